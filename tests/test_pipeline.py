@@ -1,0 +1,92 @@
+"""The verification pipeline can fail: a chapter with a false assert must be caught.
+
+``make test`` runs every chapter under nbval and builds the book with warnings as
+errors.  These tests build a throw-away chapter whose check cell is false and show
+that both steps reject it (and, as a control, accept the same chapter when the
+check is true), so a green ``make test`` means something.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONT_MATTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+    format_version: 0.13
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
+def chapter(claim: str) -> str:
+    """A minimal chapter: one computation and one check cell asserting ``claim``."""
+    return (
+        FRONT_MATTER
+        + "# A throw-away chapter\n\n"
+        + "```{code-cell} ipython3\nrevenue = 5 / 12\n```\n\n"
+        + f"```{{code-cell}} ipython3\n:tags: [remove-cell]\nassert {claim}, 'the check cell'\n```\n"
+    )
+
+
+def run_nbval(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
+    notebook = tmp_path / "chapter.ipynb"
+    jupytext.write(jupytext.reads(chapter(claim), fmt="md:myst"), notebook)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
+         "-o", "addopts=", "-q", str(notebook)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_nbval_fails_on_a_false_assert(tmp_path):
+    result = run_nbval(tmp_path, "abs(revenue - 1 / 3) < 1e-9")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "AssertionError" in result.stdout and "the check cell" in result.stdout
+
+
+def test_nbval_passes_on_a_true_assert(tmp_path):
+    result = run_nbval(tmp_path, "abs(revenue - 5 / 12) < 1e-9")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def build_book(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
+    """Build a one-chapter book with the repo's own _config.yml and the strict flags of ``make test``."""
+    (tmp_path / "book").mkdir()
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "_build" / "offline_static").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", tmp_path)
+    shutil.copy(ROOT / "tools" / "book_ext.py", tmp_path / "tools")
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/chapter\n")
+    (tmp_path / "book" / "chapter.md").write_text(chapter(claim))
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return subprocess.run(
+        [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_book_build_fails_on_a_false_assert(tmp_path):
+    result = build_book(tmp_path, "abs(revenue - 1 / 3) < 1e-9")
+    assert result.returncode != 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "AssertionError" in result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_book_build_passes_on_a_true_assert(tmp_path):
+    result = build_book(tmp_path, "abs(revenue - 5 / 12) < 1e-9")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,0 +1,150 @@
+"""Check the built site the way an offline reader sees it: headless Chromium, no network.
+
+For every HTML page of the book we
+
+1. refuse any script, stylesheet or font that would be fetched from another host
+   (the site must be readable with no network at all);
+2. load the page in headless Chromium inside a network namespace with no interfaces
+   (``unshare --net``; where that is not permitted, Chromium's own proxy and resolver
+   switches block every request) and dump the DOM after the page's scripts ran;
+3. require typeset math (``<mjx-container``) on every page whose HTML has math, and
+   rendered widgets (``jupyter-widgets``) on every page that embeds widget views.
+
+Usage: ``python tools/check_site.py _build/html`` — exits non-zero on any failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# Markers in the page *source* that say what must be rendered.
+MATH_SOURCE = re.compile(r'class="math[ "]|\\\(|\\\[')
+WIDGET_SOURCE = "application/vnd.jupyter.widget-view+json"
+# Markers in the *rendered* DOM.
+MATH_RENDERED = "<mjx-container"
+WIDGET_RENDERED = re.compile(r'class="[^"]*\bjupyter-widgets\b')
+# Anything loaded from elsewhere: <script src=...>, <link href=...> to another host, or CSS url(http...).
+EXTERNAL = re.compile(
+    r'<script[^>]+src="(?:https?:)?//[^"]+"|<link[^>]+href="(?:https?:)?//[^"]+"[^>]*rel="(?:stylesheet|preload)"'
+    r'|<link[^>]+rel="(?:stylesheet|preload)"[^>]*href="(?:https?:)?//[^"]+"'
+)
+
+
+@dataclass
+class PageReport:
+    page: str
+    has_math: bool
+    math_ok: bool
+    has_widgets: bool
+    widgets_ok: bool
+    external: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return (self.math_ok or not self.has_math) and (self.widgets_ok or not self.has_widgets) and not self.external
+
+
+def find_browser() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise SystemExit("no Chromium found: install it with `apt-get install chromium` (.ci/run does this)")
+
+
+def isolate_network() -> list[str]:
+    """Return a command prefix that runs a program with no network, if the OS allows it."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "--net", "true"], capture_output=True).returncode == 0:
+        return [unshare, "--net"]
+    return []
+
+
+def render(browser: str, prefix: list[str], page: Path, budget_ms: int) -> str:
+    """Return the DOM of ``page`` after its scripts ran in headless Chromium with no network."""
+    cmd = [
+        *prefix,
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--proxy-server=http://127.0.0.1:9",  # belt and braces: nothing leaves the machine
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--allow-file-access-from-files",
+        f"--virtual-time-budget={budget_ms}",
+        "--dump-dom",
+        page.resolve().as_uri(),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"chromium failed on {page}: {result.stderr[-2000:]}")
+    return result.stdout
+
+
+def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_ms: int) -> PageReport:
+    source = page.read_text(encoding="utf-8")
+    has_math = bool(MATH_SOURCE.search(source))
+    has_widgets = WIDGET_SOURCE in source
+    external = EXTERNAL.findall(source)
+    dom = render(browser, prefix, page, budget_ms) if (has_math or has_widgets) else ""
+    return PageReport(
+        page=str(page.relative_to(site)),
+        has_math=has_math,
+        math_ok=MATH_RENDERED in dom,
+        has_widgets=has_widgets,
+        widgets_ok=bool(WIDGET_RENDERED.search(dom)),
+        external=external,
+    )
+
+
+def pages_of(site: Path) -> list[Path]:
+    skip = {"genindex.html", "search.html", "proof.html", "prf-prf.html"}
+    return sorted(
+        p
+        for p in site.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(site).parts) and p.name not in skip
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
+    parser.add_argument("--budget-ms", type=int, default=15000, help="Chromium virtual time budget per page")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not (args.site / "index.html").exists():
+        raise SystemExit(f"{args.site} has no index.html: build the book first (make book)")
+    browser, prefix = find_browser(), isolate_network()
+    pages = pages_of(args.site)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        reports = list(pool.map(lambda p: check_page(browser, prefix, args.site, p, args.budget_ms), pages))
+    isolation = "network namespace (unshare --net)" if prefix else "Chromium proxy/resolver block"
+    print(f"offline site check: {len(reports)} pages, Chromium with no network via {isolation}")
+    print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s}")
+    mark = lambda has, ok: "-" if not has else ("ok" if ok else "FAIL")  # noqa: E731
+    for r in reports:
+        print(f"{r.page:45s} {mark(r.has_math, r.math_ok):>8s} {mark(r.has_widgets, r.widgets_ok):>8s} "
+              f"{('ok' if not r.external else 'FAIL'):>8s}")
+        for ref in r.external:
+            print(f"    external resource: {ref}")
+    failed = [r.page for r in reports if not r.ok]
+    if not any(r.has_math for r in reports):
+        failed.append("(no page has math: the check would be vacuous)")
+    if failed:
+        print(f"offline site check FAILED: {failed}")
+        return 1
+    print("offline site check passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
