@@ -1,0 +1,55 @@
+"""mdlib: the computational machinery behind *Dynamic Mechanism Design — an executable textbook*.
+
+Public API
+----------
+Distributions (:mod:`mdlib.distributions`)
+    :func:`virtual_value`, :func:`ironed_virtual_value`, :func:`revenue_curve`,
+    :func:`ironed_revenue_curve`, :func:`ironing_intervals`, :func:`is_regular`.
+Static auctions (:mod:`mdlib.auctions`)
+    :func:`optimal_reserve`, :func:`myerson_revenue`, :func:`second_price_revenue`,
+    :func:`posted_price_revenue` (returns a :class:`PostedPrice`).
+Figures (:mod:`mdlib.plotting`)
+    :func:`set_style`, :func:`label_axes`, :data:`COLORS`, :data:`LINESTYLES`.
+
+Every function accepts any continuous scipy.stats distribution, legacy
+(``stats.uniform(0, 1)``) or new-style (``stats.Uniform(a=0, b=1)``), and raises
+``ValueError`` with the parameter's name for bad input.
+"""
+
+from .auctions import (
+    PostedPrice,
+    myerson_revenue,
+    optimal_reserve,
+    posted_price_revenue,
+    second_price_revenue,
+)
+from .distributions import (
+    ironed_revenue_curve,
+    ironed_virtual_value,
+    ironing_intervals,
+    is_regular,
+    revenue_curve,
+    virtual_value,
+)
+from .plotting import COLORS, LINESTYLES, label_axes, set_style
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "virtual_value",
+    "ironed_virtual_value",
+    "revenue_curve",
+    "ironed_revenue_curve",
+    "ironing_intervals",
+    "is_regular",
+    "optimal_reserve",
+    "myerson_revenue",
+    "second_price_revenue",
+    "posted_price_revenue",
+    "PostedPrice",
+    "set_style",
+    "label_axes",
+    "COLORS",
+    "LINESTYLES",
+]
