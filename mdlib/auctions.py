@@ -146,7 +146,7 @@ def optimal_reserve(dist: Any) -> float:
     >>> from mdlib import optimal_reserve
     >>> round(optimal_reserve(stats.uniform(0, 1)), 9)
     0.5
-    >>> round(optimal_reserve(stats.expon(scale=3)), 9)   # r* = lambda
+    >>> round(optimal_reserve(stats.expon(scale=3)), 9)   # r* = scale (the mean)
     3.0
     >>> round(optimal_reserve(stats.uniform(2, 1)), 9)    # U[2, 3]: phi > 0 at the bottom
     2.0
