@@ -18,7 +18,7 @@ JB_FLAGS    := -W -n --keep-going
 # Chapters are MyST-markdown notebooks: every book/**/*.md with a code cell.
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
 
-.PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site \
+.PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
         lab pdf bench constraints clean distclean
 
 help:
@@ -45,7 +45,7 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-test: test-lib test-notebooks test-book check-site
+test: test-lib test-notebooks test-book check-site check-determinism
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml).
@@ -67,6 +67,10 @@ test-book: html
 # Headless Chromium, no network at all: math typeset and widgets rendered on every page that has them.
 check-site: html
 	$(PY) tools/check_site.py $(BUILD)/html
+
+# Every chapter executed a second time gives the same outputs as in the book build (seeded randomness).
+check-determinism: html
+	$(PY) tools/check_determinism.py $(BUILD)
 
 # ---------------------------------------------------------------- extras
 lab: $(STAMP)

@@ -1,0 +1,99 @@
+"""Check that every chapter gives the same output twice.
+
+The book build executes each chapter once and keeps the executed notebook in
+``_build/jupyter_execute``.  This script executes each chapter again in a fresh
+kernel and compares the two, output by output: text, HTML, LaTeX and images must be
+identical.  Unseeded randomness, printed timings or dictionary-order accidents show up
+here.  Two things are normalised away because they differ by design: the ids that
+ipywidgets gives its models, and memory addresses in object reprs.
+
+Usage: ``python tools/check_determinism.py _build`` (after ``make html``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+VOLATILE = [
+    (re.compile(r'"model_id": "[0-9a-f]{32}"'), '"model_id": "<id>"'),
+    (re.compile(r"[0-9a-f]{32}"), "<id>"),
+    (re.compile(r" at 0x[0-9a-f]+"), " at 0x<addr>"),
+]
+COMPARED = ("text/plain", "text/html", "text/latex", "text/markdown", "image/png", "image/svg+xml")
+
+
+def normalise(text: str) -> str:
+    for pattern, replacement in VOLATILE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def outputs(nb: nbformat.NotebookNode) -> list[list[str]]:
+    """The comparable outputs of each code cell, as normalised strings."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        found = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                found.append(f"{out.name}: {normalise(out.text)}")
+            elif out.output_type in ("display_data", "execute_result"):
+                for mime in COMPARED:
+                    if mime in out.data:
+                        value = out.data[mime]
+                        found.append(f"{mime}: {normalise(value if isinstance(value, str) else ''.join(value))}")
+        cells.append(found)
+    return cells
+
+
+def execute(source: Path) -> nbformat.NotebookNode:
+    nb = jupytext.read(source)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    return nb
+
+
+def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
+    """Differences between the book build's execution of ``source`` and a fresh one."""
+    page = source.relative_to(root).with_suffix(".ipynb")
+    first = build / "jupyter_execute" / page
+    if not first.exists():
+        return [f"{page}: no executed notebook in {first.parent} (run `make html` first)"]
+    a, b = outputs(nbformat.read(first, as_version=4)), outputs(execute(source))
+    if len(a) != len(b):
+        return [f"{page}: {len(a)} code cells in the build, {len(b)} in the re-run"]
+    problems = []
+    for k, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            problems.append(f"{page}: code cell {k + 1} gives a different output on a second run")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("build", type=Path, help="the book's build folder, e.g. _build")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    chapters = sorted(p for p in (ROOT / "book").rglob("*.md") if "```{code-cell}" in p.read_text(encoding="utf-8"))
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(compare, chapters, [args.build.resolve()] * len(chapters)))
+    problems = [p for r in results for p in r]
+    for p in problems:
+        print(p)
+    print(f"determinism check: {len(chapters)} chapters executed twice, "
+          f"{len(chapters) - sum(bool(r) for r in results)} identical")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
