@@ -53,3 +53,8 @@ __all__ = [
     "COLORS",
     "LINESTYLES",
 ]
+
+# Later parts of the book add their public names below, one block per concept.
+# --- finite dynamic mechanisms (mdlib.finite)
+# --- sequential screening (mdlib.screening)
+# --- Markov decision problems and the dynamic pivot (mdlib.mdp, mdlib.pivot)
