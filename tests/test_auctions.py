@@ -26,6 +26,8 @@ from mdlib import (
     second_price_revenue,
 )
 
+from helpers import distributions
+
 V = sp.symbols("v", positive=True)
 N_RANGE = [1, 2, 3, 4, 5]
 
@@ -211,21 +213,7 @@ def test_reserve_inside_an_ironed_region_of_negative_phibar():
 
 
 # --------------------------------------------------------------------------- properties
-@st.composite
-def distributions(draw):
-    """Random beta, uniform, gamma and lognormal distributions (legacy, some new-style)."""
-    kind = draw(st.sampled_from(["beta", "uniform", "gamma", "lognorm", "Uniform"]))
-    x = st.floats(0.3, 6.0)
-    if kind == "beta":
-        return stats.beta(draw(x), draw(x))
-    if kind == "uniform":
-        return stats.uniform(draw(st.floats(0.0, 3.0)), draw(st.floats(0.1, 5.0)))
-    if kind == "Uniform":
-        lo = draw(st.floats(0.0, 3.0))
-        return stats.Uniform(a=lo, b=lo + draw(st.floats(0.1, 5.0)))
-    if kind == "gamma":
-        return stats.gamma(draw(st.floats(0.3, 8.0)), scale=draw(st.floats(0.2, 5.0)))
-    return stats.lognorm(draw(st.floats(0.2, 2.2)), scale=draw(st.floats(0.2, 5.0)))
+# `distributions` (random beta, uniform, gamma, lognormal) lives in tests/helpers.py.
 
 
 def expected_max(dist, n):

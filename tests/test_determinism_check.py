@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import FRONT_MATTER
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("check_determinism", ROOT / "tools" / "check_determinism.py")
@@ -15,18 +16,6 @@ check_determinism = importlib.util.module_from_spec(spec)
 sys.modules["check_determinism"] = check_determinism
 spec.loader.exec_module(check_determinism)
 
-FRONT_MATTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def first_run(tmp_path: Path, seed: str) -> Path:

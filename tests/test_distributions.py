@@ -24,6 +24,8 @@ from mdlib import (
     virtual_value,
 )
 
+from helpers import distributions
+
 
 # --------------------------------------------------------------------------- helpers
 def piecewise_uniform(breaks, masses):
@@ -318,21 +320,7 @@ def test_ironed_revenue_curve_against_fine_grid_hull():
 
 
 # --------------------------------------------------------------------------- properties
-@st.composite
-def distributions(draw):
-    """Random beta, uniform, gamma and lognormal distributions (legacy, some new-style)."""
-    kind = draw(st.sampled_from(["beta", "uniform", "gamma", "lognorm", "Uniform"]))
-    x = st.floats(0.3, 6.0)
-    if kind == "beta":
-        return stats.beta(draw(x), draw(x))
-    if kind == "uniform":
-        return stats.uniform(draw(st.floats(0.0, 3.0)), draw(st.floats(0.1, 5.0)))
-    if kind == "Uniform":
-        lo = draw(st.floats(0.0, 3.0))
-        return stats.Uniform(a=lo, b=lo + draw(st.floats(0.1, 5.0)))
-    if kind == "gamma":
-        return stats.gamma(draw(st.floats(0.3, 8.0)), scale=draw(st.floats(0.2, 5.0)))
-    return stats.lognorm(draw(st.floats(0.2, 2.2)), scale=draw(st.floats(0.2, 5.0)))
+# `distributions` (random beta, uniform, gamma, lognormal) lives in tests/helpers.py.
 
 
 @given(distributions())

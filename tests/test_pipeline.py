@@ -15,20 +15,9 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from helpers import FRONT_MATTER
 
 ROOT = Path(__file__).resolve().parents[1]
-FRONT_MATTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-    format_version: 0.13
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def chapter(claim: str) -> str:
