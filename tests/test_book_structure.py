@@ -85,3 +85,11 @@ def test_every_citation_is_in_the_bibliography():
             cited.update(k.strip() for k in group.split(","))
     assert cited <= keys, f"cited but not in references.bib: {sorted(cited - keys)}"
     assert keys <= cited, f"in references.bib but never cited: {sorted(keys - cited)}"
+
+
+def test_every_public_mdlib_name_is_in_the_reference_page():
+    import mdlib
+
+    page = (BOOK / "mdlib_reference.md").read_text(encoding="utf-8")
+    missing = [name for name in mdlib.__all__ if name != "__version__" and not re.search(rf"\b{name}\b", page)]
+    assert not missing, f"add these to book/mdlib_reference.md: {missing}"
