@@ -78,7 +78,9 @@ lab: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab book/
 
 pdf: vendor
-	@command -v xelatex >/dev/null || { echo "make pdf needs: apt-get install texlive-xetex texlive-latex-extra texlive-fonts-recommended latexmk tex-gyre fonts-freefont-otf"; exit 1; }
+	@{ command -v xelatex && command -v latexmk && fc-list -q FreeSerif; } >/dev/null || { echo "make pdf needs (about 130 MB to download):" \
+	  "apt-get install --no-install-recommends texlive-xetex texlive-latex-recommended texlive-latex-extra" \
+	  "texlive-fonts-recommended latexmk tex-gyre fonts-freefont-otf lmodern"; exit 1; }
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is at: $(abspath $(BUILD)/latex/book.pdf)"
 
