@@ -58,3 +58,31 @@ __all__ = [
 # --- finite dynamic mechanisms (mdlib.finite)
 # --- sequential screening (mdlib.screening)
 # --- Markov decision problems and the dynamic pivot (mdlib.mdp, mdlib.pivot)
+from .mdp import MDPSolution, action_values, evaluate_policy, solve_mdp  # noqa: E402
+from .pivot import (  # noqa: E402
+    DynamicModel,
+    PivotAudit,
+    PivotResult,
+    SchedulingPivot,
+    audit_pivot,
+    dynamic_pivot,
+    scheduling_model,
+    scheduling_pivot,
+    scheduling_pivot_prices,
+)
+
+__all__ += [
+    "MDPSolution",
+    "solve_mdp",
+    "evaluate_policy",
+    "action_values",
+    "DynamicModel",
+    "PivotResult",
+    "PivotAudit",
+    "SchedulingPivot",
+    "dynamic_pivot",
+    "audit_pivot",
+    "scheduling_model",
+    "scheduling_pivot",
+    "scheduling_pivot_prices",
+]

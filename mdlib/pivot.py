@@ -1,0 +1,589 @@
+r"""Efficient dynamic mechanisms: the dynamic pivot mechanism of Bergemann and Välimäki.
+
+The model (:class:`DynamicModel`) has agents ``i = 0, ..., I - 1`` with finitely many
+private states each, a finite set of decisions ``x = 0, ..., K - 1`` taken every
+period, flow values ``values[i][x, s]`` (agent ``i``'s value of decision ``x`` in his
+private state ``s``) and controlled private kernels ``transitions[i][x, s, s']``,
+independent across agents given the decision, and a common discount factor.
+A **joint state** lists every agent's private state; joint states are numbered in
+C order (agent 0's state is the most significant digit), see
+:attr:`DynamicModel.states`.
+
+:func:`dynamic_pivot` computes the social value :math:`W`, the efficient policy
+:math:`x^*`, the values :math:`W_{-i}` and policies :math:`x^*_{-i}` of the problems
+without each agent, the marginal contributions :math:`M_i = W - W_{-i}`, the flow
+marginal contributions :math:`m_i`, the pivot transfers
+
+.. math:: p^*_i(\theta) = W_{-i}(\theta_{-i}) - \Big[\sum_{j \ne i} u_j(x^*(\theta), \theta_j)
+          + \delta\, \mathbb{E}\big[W_{-i}(\theta'_{-i}) \mid \theta_{-i}, x^*(\theta)\big]\Big]
+
+and the outside options :math:`O_i` (agent ``i``'s value when the planner runs
+:math:`x^*_{-i}`). :func:`audit_pivot` solves each agent's best-response MDP, with
+reports as actions, and measures the gain from lying in every joint state.
+:func:`scheduling_pivot` and :func:`scheduling_pivot_prices` give the closed forms of
+the scheduling example, and :func:`scheduling_model` builds that example as a
+:class:`DynamicModel`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._validation import check_real, format_number
+from .mdp import ROW_SUM_TOL, _check_discount, _evaluate, _action_values, solve_mdp
+
+__all__ = [
+    "DynamicModel",
+    "PivotResult",
+    "PivotAudit",
+    "SchedulingPivot",
+    "dynamic_pivot",
+    "audit_pivot",
+    "scheduling_model",
+    "scheduling_pivot",
+    "scheduling_pivot_prices",
+]
+
+
+# --------------------------------------------------------------------------- the model
+@dataclass(frozen=True, eq=False)
+class DynamicModel:
+    r"""A finite dynamic allocation model with independent private Markov states.
+
+    Parameters
+    ----------
+    values : sequence of array_like
+        ``values[i]`` has shape ``(n_decisions, n_states_i)``: agent ``i``'s flow value
+        :math:`u_i(x, \theta_i)` of decision ``x`` in his private state :math:`\theta_i`.
+    transitions : sequence of array_like
+        ``transitions[i]`` has shape ``(n_decisions, n_states_i, n_states_i)``: the
+        probability that agent ``i``'s state moves from ``s`` to ``s'`` under decision
+        ``x``. Rows are distributions (nonnegative, summing to one within 1e-9).
+    discount : float
+        The common discount factor :math:`\delta \in [0, 1)`.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` and ``transitions`` are empty or have different lengths, shapes
+        disagree (the number of decisions must be common), entries are not finite,
+        transition rows are not distributions, or ``discount`` is outside ``[0, 1)``.
+
+    Examples
+    --------
+    One agent, one state, two decisions worth 0 and 1:
+
+    >>> from mdlib import DynamicModel
+    >>> m = DynamicModel(values=[[[0.0], [1.0]]], transitions=[[[[1.0]], [[1.0]]]], discount=0.5)
+    >>> m.n_agents, m.n_decisions, m.n_states, m.n_joint
+    (1, 2, (1,), 1)
+    """
+
+    values: tuple[NDArray[np.float64], ...]
+    transitions: tuple[NDArray[np.float64], ...]
+    discount: float
+    _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        vals, trans = self.values, self.transitions
+        if isinstance(vals, np.ndarray) and vals.ndim == 3:
+            vals = list(vals)
+        if isinstance(trans, np.ndarray) and trans.ndim == 4:
+            trans = list(trans)
+        try:
+            vals = tuple(np.array(v, dtype=np.float64) for v in vals)
+            trans = tuple(np.array(t, dtype=np.float64) for t in trans)
+        except (TypeError, ValueError) as exc:
+            raise ValueError("values and transitions must be sequences of real arrays, one per agent") from exc
+        if len(vals) < 1:
+            raise ValueError("values must list at least one agent")
+        if len(trans) != len(vals):
+            raise ValueError(f"transitions must have one array per agent: got {len(trans)} for {len(vals)} agents")
+        K = vals[0].shape[0] if vals[0].ndim == 2 else -1
+        for i, (v, t) in enumerate(zip(vals, trans)):
+            if v.ndim != 2 or v.shape[0] != K or v.shape[0] < 1 or v.shape[1] < 1:
+                raise ValueError(
+                    f"values[{i}] must have shape (n_decisions, n_states_{i}) with a common n_decisions, got {v.shape}"
+                )
+            if not np.isfinite(v).all():
+                raise ValueError(f"values[{i}] must be finite")
+            n = v.shape[1]
+            if t.shape != (K, n, n):
+                raise ValueError(f"transitions[{i}] must have shape {(K, n, n)} to match values[{i}], got {t.shape}")
+            if not np.isfinite(t).all() or (t < 0).any():
+                raise ValueError(f"transitions[{i}] must contain finite nonnegative probabilities")
+            sums = t.sum(axis=2)
+            if (np.abs(sums - 1.0) > ROW_SUM_TOL).any():
+                x, s = (int(a) for a in np.argwhere(np.abs(sums - 1.0) > ROW_SUM_TOL)[0])
+                raise ValueError(f"transitions[{i}] rows must sum to 1: row [{x}, {s}, :] sums to {sums[x, s]:.12g}")
+            v.setflags(write=False)
+            t.setflags(write=False)
+        object.__setattr__(self, "values", vals)
+        object.__setattr__(self, "transitions", trans)
+        object.__setattr__(self, "discount", _check_discount(self.discount))
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_agents(self) -> int:
+        """The number of agents ``I``."""
+        return len(self.values)
+
+    @property
+    def n_decisions(self) -> int:
+        """The number of decisions ``K``."""
+        return int(self.values[0].shape[0])
+
+    @property
+    def n_states(self) -> tuple[int, ...]:
+        """The number of private states of each agent."""
+        return tuple(int(v.shape[1]) for v in self.values)
+
+    @property
+    def n_joint(self) -> int:
+        """The number of joint states, the product of :attr:`n_states`."""
+        return int(np.prod(self.n_states))
+
+    @property
+    def states(self) -> NDArray[np.int64]:
+        """The joint states, shape ``(n_joint, n_agents)``: row ``k`` lists each agent's private state."""
+        return np.array(np.unravel_index(np.arange(self.n_joint), self.n_states)).T
+
+    def state_index(self, private_states: Sequence[int]) -> int:
+        """The number of the joint state with the given private states (one per agent)."""
+        if len(private_states) != self.n_agents:
+            raise ValueError(f"private_states must list {self.n_agents} states, got {len(private_states)}")
+        for i, (s, n) in enumerate(zip(private_states, self.n_states)):
+            if not 0 <= int(s) < n:
+                raise ValueError(f"private_states[{i}] must lie in [0, {n - 1}], got {s}")
+        return int(np.ravel_multi_index(tuple(int(s) for s in private_states), self.n_states))
+
+    # ----------------------------------------------------------------- joint objects
+    def joint_values(self, agents: Sequence[int] | None = None) -> NDArray[np.float64]:
+        r"""Total flow value :math:`\sum_{i \in A} u_i(x, \theta_i)` of a set ``A`` of agents.
+
+        Returns an array of shape ``(n_joint_A, n_decisions)`` over the joint states of
+        the agents in ``agents`` (all agents by default; an empty set has one state).
+        """
+        agents = self._agents(agents)
+        shape = tuple(self.n_states[i] for i in agents)
+        total = np.zeros((self.n_decisions, *shape))
+        for pos, i in enumerate(agents):
+            expand = [1] * len(agents)
+            expand[pos] = shape[pos]
+            total = total + self.values[i].reshape(self.n_decisions, *expand)
+        return total.reshape(self.n_decisions, -1).T.copy()
+
+    def joint_transition(self, agents: Sequence[int] | None = None) -> NDArray[np.float64]:
+        """The joint kernel of a set of agents, shape ``(n_joint_A, n_decisions, n_joint_A)``.
+
+        Private states move independently given the decision, so the joint kernel of
+        each decision is the Kronecker product of the agents' kernels.
+        """
+        agents = self._agents(agents)
+        key = ("P", agents)
+        if key not in self._cache:
+            per_x = [reduce(np.kron, [self.transitions[i][x] for i in agents], np.ones((1, 1)))
+                     for x in range(self.n_decisions)]
+            self._cache[key] = np.ascontiguousarray(np.stack(per_x, axis=1))
+        return self._cache[key]
+
+    def project(self, agents: Sequence[int] | None) -> NDArray[np.int64]:
+        """For each joint state, the number of its restriction to ``agents``, shape ``(n_joint,)``."""
+        agents = self._agents(agents)
+        if not agents:
+            return np.zeros(self.n_joint, dtype=np.int64)
+        sub = self.states[:, list(agents)]
+        return np.ravel_multi_index(tuple(sub.T), tuple(self.n_states[i] for i in agents)).astype(np.int64)
+
+    def _agents(self, agents: Sequence[int] | None) -> tuple[int, ...]:
+        if agents is None:
+            return tuple(range(self.n_agents))
+        agents = tuple(int(i) for i in agents)
+        if any(not 0 <= i < self.n_agents for i in agents) or len(set(agents)) != len(agents):
+            raise ValueError(f"agents must be distinct agent numbers in [0, {self.n_agents - 1}], got {agents}")
+        return tuple(sorted(agents))
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class PivotResult:
+    r"""The efficient policy and the dynamic pivot mechanism in every joint state.
+
+    Arrays indexed by agent have shape ``(n_agents, n_joint)``; the others ``(n_joint,)``.
+    """
+
+    model: DynamicModel
+    policy: NDArray[np.int64]
+    """The efficient decision :math:`x^*(\theta)`."""
+    welfare: NDArray[np.float64]
+    """The social value :math:`W(\theta)`."""
+    welfare_without: NDArray[np.float64]
+    r"""The social value without agent ``i``, :math:`W_{-i}(\theta_{-i})`, on joint states."""
+    policy_without: NDArray[np.int64]
+    r"""The efficient decision without agent ``i``, :math:`x^*_{-i}(\theta_{-i})`."""
+    marginal_contribution: NDArray[np.float64]
+    r""":math:`M_i(\theta) = W(\theta) - W_{-i}(\theta_{-i})`: agent ``i``'s value of truth-telling."""
+    flow_marginal_contribution: NDArray[np.float64]
+    r""":math:`m_i(\theta) = M_i(\theta) - \delta\,\mathbb{E}[M_i(\theta') \mid \theta, x^*(\theta)]`."""
+    transfers: NDArray[np.float64]
+    r"""The pivot payment :math:`p^*_i(\theta) = u_i(x^*(\theta), \theta_i) - m_i(\theta)` made by agent ``i``."""
+    flow_value: NDArray[np.float64]
+    r"""Agent ``i``'s flow value :math:`u_i(x^*(\theta), \theta_i)` of the efficient decision."""
+    outside_option: NDArray[np.float64]
+    r""":math:`O_i(\theta)`: agent ``i``'s discounted value when the planner runs :math:`x^*_{-i}`."""
+
+
+class PivotAudit(NamedTuple):
+    """Each agent's best-response problem against the dynamic pivot mechanism."""
+
+    value: NDArray[np.float64]
+    """The optimal value of agent ``i``'s best-response MDP in each true joint state, ``(n_agents, n_joint)``."""
+    gain: NDArray[np.float64]
+    """The most agent ``i`` gains in each joint state by a report other than the truth, ``(n_agents, n_joint)``."""
+    max_gain: float
+    """The largest entry of ``gain`` (0 up to rounding when truth-telling is optimal)."""
+    max_value_error: float
+    """The largest ``|value - marginal_contribution|``."""
+    truthful: bool
+    """Whether ``max_gain <= tol``: truth-telling is optimal for every agent in every state."""
+
+
+class SchedulingPivot(NamedTuple):
+    """The scheduling example in closed form; arrays are aligned with the input order."""
+
+    order: NDArray[np.int64]
+    """The agents served, in the order of service (highest value first; ties by index)."""
+    period: NDArray[np.int64]
+    """The period in which each agent is served (``-1`` if never: a value <= 0)."""
+    price: NDArray[np.float64]
+    """The pivot payment each agent makes in his service period (0 if never served)."""
+    marginal_contribution: NDArray[np.float64]
+    r"""Each agent's marginal contribution :math:`M_i = W - W_{-i}` at the start."""
+    welfare: float
+    """The social value :math:`W` at the start."""
+
+
+# --------------------------------------------------------------------------- the mechanism
+def dynamic_pivot(model: DynamicModel) -> PivotResult:
+    r"""The efficient policy, marginal contributions and pivot transfers in every state.
+
+    Parameters
+    ----------
+    model : DynamicModel
+        The agents' values, kernels and the discount factor.
+
+    Returns
+    -------
+    PivotResult
+        ``policy`` :math:`x^*`, ``welfare`` :math:`W`, ``welfare_without``
+        :math:`W_{-i}`, ``policy_without`` :math:`x^*_{-i}`, ``marginal_contribution``
+        :math:`M_i`, ``flow_marginal_contribution`` :math:`m_i`, ``transfers``
+        :math:`p^*_i`, ``flow_value`` :math:`u_i(x^*, \theta_i)` and ``outside_option``
+        :math:`O_i`, on every joint state. Ties among efficient decisions go to the
+        smallest decision number.
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a :class:`DynamicModel`.
+
+    Notes
+    -----
+    ``I + 1`` MDPs are solved by :func:`~mdlib.mdp.solve_mdp`: the social problem on
+    the joint states and, for each agent, the problem of the others on their joint
+    states. The payment uses the compact form of Bergemann and Välimäki's eqs. (14)–(15):
+    the others' best value minus what they get when :math:`x^*(\theta)` is taken today
+    and they are served optimally afterwards. It is nonnegative by the optimality of
+    :math:`x^*_{-i}`.
+
+    Examples
+    --------
+    Scheduling with values 10, 6, 3 and discount 0.9; at the start agent 0 is served
+    and pays :math:`(1 - \delta)(6 + 0.9 \cdot 3) = 0.87`:
+
+    >>> from mdlib import scheduling_model, dynamic_pivot
+    >>> res = dynamic_pivot(scheduling_model([10.0, 6.0, 3.0], 0.9))
+    >>> int(res.policy[0]), res.transfers[:, 0].round(6), res.marginal_contribution[:, 0].round(6)
+    (1, array([0.87, 0.  , 0.  ]), array([9.13, 5.13, 2.43]))
+    """
+    if not isinstance(model, DynamicModel):
+        raise ValueError(f"model must be a DynamicModel, got {type(model).__name__}")
+    d, I, S = model.discount, model.n_agents, model.n_joint
+    rows = np.arange(S)
+    P = model.joint_transition()
+    R = model.joint_values()
+    W, x_star = solve_mdp(R, P, d)
+
+    W_minus = np.empty((I, S))
+    x_minus = np.empty((I, S), dtype=np.int64)
+    p = np.empty((I, S))
+    O = np.empty((I, S))
+    for i in range(I):
+        others = [j for j in range(I) if j != i]
+        R_o, P_o = model.joint_values(others), model.joint_transition(others)
+        W_o, x_o = solve_mdp(R_o, P_o, d)
+        k = model.project(others)
+        q_o = _action_values(R_o, P_o, d, W_o)           # the others' value of each decision today
+        W_minus[i] = W_o[k]
+        x_minus[i] = x_o[k]
+        p[i] = W_o[k] - q_o[k, x_star]
+        # i's own value when the planner runs x*_{-i}: a policy evaluation on the joint states
+        R_i = model.values[i][:, model.states[:, i]].T   # (S, K)
+        O[i] = _evaluate(R_i, P, d, x_minus[i])
+
+    M = W[None, :] - W_minus
+    EM = np.einsum("ks,is->ik", P[rows, x_star, :], M)
+    m = M - d * EM
+    u = np.stack([model.values[i][x_star, model.states[:, i]] for i in range(I)])
+    return PivotResult(
+        model=model,
+        policy=x_star,
+        welfare=W,
+        welfare_without=W_minus,
+        policy_without=x_minus,
+        marginal_contribution=M,
+        flow_marginal_contribution=m,
+        transfers=p,
+        flow_value=u,
+        outside_option=O,
+    )
+
+
+def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: float = 1e-9) -> PivotAudit:
+    r"""Solve each agent's best-response MDP against the dynamic pivot mechanism.
+
+    Agent ``i`` knows the true joint state :math:`\theta` (so the check is *periodic ex
+    post*: it holds whatever the others' current states) and reports any private state
+    :math:`r`; the others report truthfully. The mechanism takes
+    :math:`x^*(r, \theta_{-i})`, charges :math:`p^*_i(r, \theta_{-i})`, and the true
+    state moves under the decision taken. The agent's best-response problem is an MDP
+    with reports as actions, solved exactly; its value should equal
+    :math:`M_i(\theta)`, and the truthful report should be optimal in every state.
+
+    Parameters
+    ----------
+    model : DynamicModel
+        The model.
+    result : PivotResult, optional
+        The output of :func:`dynamic_pivot` for ``model`` (computed if omitted). A
+        mechanism with other transfers can be audited by passing a result whose
+        ``transfers`` were replaced (``dataclasses.replace``).
+    tol : float, default 1e-9
+        The gain below which truth-telling counts as optimal.
+
+    Returns
+    -------
+    PivotAudit
+        The best-response values, the gain from the best lie in every joint state,
+        their maxima, and ``truthful`` (``max_gain <= tol``).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not a :class:`DynamicModel`, ``result`` does not have its
+        shape, or ``tol`` is negative.
+
+    Examples
+    --------
+    >>> from mdlib import scheduling_model, audit_pivot
+    >>> check = audit_pivot(scheduling_model([10.0, 6.0, 3.0], 0.9))
+    >>> check.truthful, check.max_gain < 1e-12, check.max_value_error < 1e-12
+    (True, True, True)
+    """
+    if not isinstance(model, DynamicModel):
+        raise ValueError(f"model must be a DynamicModel, got {type(model).__name__}")
+    tol = check_real(tol, "tol")
+    if tol < 0:
+        raise ValueError(f"tol must be nonnegative, got {format_number(tol)}")
+    if result is None:
+        result = dynamic_pivot(model)
+    elif not isinstance(result, PivotResult) or result.transfers.shape != (model.n_agents, model.n_joint):
+        raise ValueError("result must be a PivotResult of dynamic_pivot for a model of the same shape")
+    d, I, S = model.discount, model.n_agents, model.n_joint
+    P = model.joint_transition()
+    states = model.states
+    value = np.empty((I, S))
+    gain = np.empty((I, S))
+    for i in range(I):
+        n_i = model.n_states[i]
+        reported = np.repeat(states[:, None, :], n_i, axis=1)   # (S, n_i, I): the report replaces i's state
+        reported[:, :, i] = np.arange(n_i)[None, :]
+        k_rep = np.ravel_multi_index(tuple(np.moveaxis(reported, 2, 0)), model.n_states)   # (S, n_i)
+        x_rep = result.policy[k_rep]
+        R = model.values[i][x_rep, states[:, i][:, None]] - result.transfers[i][k_rep]
+        Q = P[np.arange(S)[:, None], x_rep, :]                   # (S, n_i, S)
+        V, _ = solve_mdp(R, Q, d)
+        q = _action_values(R, Q, d, V)
+        truth = q[np.arange(S), states[:, i]]
+        value[i] = V
+        gain[i] = q.max(axis=1) - truth
+    max_gain = float(gain.max())
+    return PivotAudit(
+        value=value,
+        gain=gain,
+        max_gain=max_gain,
+        max_value_error=float(np.abs(value - result.marginal_contribution).max()),
+        truthful=bool(max_gain <= tol),
+    )
+
+
+# --------------------------------------------------------------------------- scheduling
+def _check_values_1d(values: Any) -> NDArray[np.float64]:
+    try:
+        v = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("values must be a one-dimensional array of real numbers") from exc
+    if v.ndim != 1 or v.size < 1:
+        raise ValueError(f"values must be a nonempty one-dimensional array, got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError("values must be finite")
+    return v
+
+
+def scheduling_model(values: Any, discount: float) -> DynamicModel:
+    r"""The scheduling example as a :class:`DynamicModel`.
+
+    One facility serves one task per period. Agent ``i`` has one task worth
+    ``values[i]``; his private state is 0 while the task waits and 1 once it is done
+    (absorbing). Decision 0 leaves the facility idle and decision ``i + 1`` serves
+    agent ``i``, worth ``values[i]`` to him if his task waits and 0 otherwise. The
+    starting joint state, everyone waiting, is state 0.
+
+    Parameters
+    ----------
+    values : array_like, shape (I,)
+        The agents' values of their tasks.
+    discount : float
+        The discount factor in ``[0, 1)``.
+
+    Returns
+    -------
+    DynamicModel
+        ``I`` agents with 2 states each and ``I + 1`` decisions.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a nonempty finite vector or ``discount`` is outside ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from mdlib import scheduling_model
+    >>> m = scheduling_model([10.0, 6.0], 0.9)
+    >>> m.n_decisions, m.n_joint, m.values[0].tolist()
+    (3, 4, [[0.0, 0.0], [10.0, 0.0], [0.0, 0.0]])
+    """
+    v = _check_values_1d(values)
+    I = v.size
+    vals, trans = [], []
+    for i in range(I):
+        val = np.zeros((I + 1, 2))
+        val[i + 1, 0] = v[i]
+        t = np.tile(np.eye(2), (I + 1, 1, 1))
+        t[i + 1, 0] = [0.0, 1.0]
+        vals.append(val)
+        trans.append(t)
+    return DynamicModel(values=vals, transitions=trans, discount=discount)
+
+
+def scheduling_pivot(values: Any, discount: float) -> SchedulingPivot:
+    r"""Efficient order, pivot prices and marginal contributions of the scheduling example.
+
+    Sort the positive values in decreasing order, :math:`v_{(1)} \ge v_{(2)} \ge \dots
+    \ge v_{(n)} > 0` (ties by input position), and set :math:`v_{(n+1)} = 0`. The agent
+    of rank ``k`` is served in period ``k - 1`` and then pays
+
+    .. math:: p_{(k)} = (1 - \delta) \sum_{t \ge k} \delta^{t-k} v_{(t+1)}
+              = v_{(k+1)} - \sum_{t = k+1}^{n} \delta^{t-k} (v_{(t)} - v_{(t+1)}),
+
+    and his marginal contribution at the start is
+    :math:`M_{(k)} = \sum_{t \ge k} \delta^{t-1}(v_{(t)} - v_{(t+1)})`.
+    Agents with values :math:`\le 0` are never served, pay nothing and contribute nothing.
+
+    Parameters
+    ----------
+    values : array_like, shape (I,)
+        The agents' values, in any order.
+    discount : float
+        The discount factor :math:`\delta \in [0, 1)`.
+
+    Returns
+    -------
+    SchedulingPivot
+        ``order``, ``period``, ``price``, ``marginal_contribution`` and ``welfare``;
+        arrays are aligned with the input order.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a nonempty finite vector or ``discount`` is outside ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from mdlib import scheduling_pivot
+    >>> s = scheduling_pivot([6.0, 10.0, 3.0], 0.9)
+    >>> s.order.tolist(), s.period.tolist(), s.price.round(6).tolist(), round(s.welfare, 6)
+    ([1, 0, 2], [1, 0, 2], [0.3, 0.87, 0.0], 17.83)
+    """
+    v = _check_values_1d(values)
+    d = _check_discount(discount)
+    order = np.argsort(-v, kind="stable")
+    order = order[v[order] > 0]
+    n = order.size
+    sorted_v = np.append(v[order], 0.0)
+    ranks = np.arange(n)
+    # p_(k) = (1 - δ) Σ_{t ≥ k} δ^{t-k} v_(t+1), with ranks from 0: p[k] = (1 - δ) Σ_{s > k} δ^{s-k-1} v[s]
+    powers = np.where(ranks[None, :] > ranks[:, None], d ** np.clip(ranks[None, :] - ranks[:, None] - 1, 0, None), 0.0)
+    price_sorted = (1.0 - d) * powers @ sorted_v[:n] if n else np.zeros(0)
+    gaps = sorted_v[:n] - sorted_v[1:]
+    disc = d ** ranks.astype(float)
+    M_sorted = np.cumsum((disc * gaps)[::-1])[::-1]
+    price = np.zeros(v.size)
+    M = np.zeros(v.size)
+    period = np.full(v.size, -1, dtype=np.int64)
+    price[order] = price_sorted
+    M[order] = M_sorted
+    period[order] = ranks
+    welfare = float(disc @ sorted_v[:n])
+    return SchedulingPivot(order=order.astype(np.int64), period=period, price=price, marginal_contribution=M, welfare=welfare)
+
+
+def scheduling_pivot_prices(values: Any, discount: float) -> NDArray[np.float64]:
+    r"""The payment each agent makes in the period he is served, in the scheduling example.
+
+    See :func:`scheduling_pivot` for the formula; the prices are aligned with the
+    input order, and an agent who is never served (value :math:`\le 0`) pays 0.
+    At ``discount = 0`` each price is the next-highest value (Vickrey); as the
+    discount tends to 1 every price tends to 0.
+
+    Parameters
+    ----------
+    values : array_like, shape (I,)
+        The agents' values.
+    discount : float
+        The discount factor in ``[0, 1)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(I,)``.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not a nonempty finite vector or ``discount`` is outside ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from mdlib import scheduling_pivot_prices
+    >>> scheduling_pivot_prices([10.0, 6.0, 3.0, 1.0], 0.9).round(6)
+    array([0.951, 0.39 , 0.1  , 0.   ])
+    >>> scheduling_pivot_prices([10.0, 6.0, 3.0], 0.0)     # static Vickrey prices
+    array([6., 3., 0.])
+    """
+    return scheduling_pivot(values, discount).price
