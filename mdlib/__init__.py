@@ -56,6 +56,18 @@ __all__ = [
 
 # Later parts of the book add their public names below, one block per concept.
 # --- finite dynamic mechanisms (mdlib.finite)
+from .finite import (  # noqa: E402
+    Audit,
+    Mechanism,
+    Revelation,
+    audit,
+    make_mechanism,
+    optimal_mechanism,
+    revelation,
+    revenue_range,
+)
+
+__all__ += ["optimal_mechanism", "audit", "make_mechanism", "revelation", "revenue_range", "Mechanism", "Audit", "Revelation"]
 # --- sequential screening (mdlib.screening)
 # --- Markov decision problems and the dynamic pivot (mdlib.mdp, mdlib.pivot)
 from .mdp import MDPSolution, action_values, evaluate_policy, solve_mdp  # noqa: E402

@@ -1,0 +1,971 @@
+"""Finite dynamic mechanisms: optimal mechanisms by linear programming, and deviation audits.
+
+**The model.**
+
+A buyer lives for periods ``t = 1, ..., T``. In period ``t`` he privately learns his type
+``theta_t`` from a finite set ``{0, ..., m_t - 1}``; ``probs`` is the joint probability array
+of the type path, of shape ``(m_1, ..., m_T)`` (any correlation allowed). In period ``t`` one
+unit of good ``t`` can be allocated to him with probability ``x_t in [0, 1]``; it is worth
+``values[t-1][theta_t]`` to him (a period whose values are all 0 only brings information).
+Utility is additive: the sum of the values of the goods received minus the payments.
+
+**Mechanisms and reports.**
+
+``kind="general"``
+    The buyer reports a type in every period; good ``t`` is allocated by the reports up to
+    period ``t``, so ``allocation[t-1]`` has shape ``(m_1, ..., m_t)``. Payments may fall at
+    any history; since utility is additive and there is no discounting, only the total
+    payment on each report path matters, and it is stored as ``payment`` of shape
+    ``(m_1, ..., m_T)``.
+``kind="separable"``
+    Ashlagi, Daskalakis and Haghpanah's separable class: the allocation of good ``t`` is
+    fixed by the reports up to period ``t`` and the payment may depend on all reports. When
+    only ``theta_t`` is reported in period ``t`` this is exactly the ``general`` class, so
+    both kinds share one formulation (and give the same optimum).
+``kind="static"``
+    One report of the whole type path after all types are known; every ``allocation[t-1]``
+    has shape ``(m_1, ..., m_T)`` (the goods are delivered at the end; with additive values
+    the delivery date does not matter).
+
+**Off-path reports.**
+
+The arrays of a mechanism cover *every* report history, so that a deviator always gets a
+defined outcome. Optimal mechanisms are computed on the reachable histories only (a report
+with probability zero after the reports so far needs no allocation and no constraint); the
+other entries are then filled by the convention "a report outside the support, given the
+reports so far, is read as the lowest type in that support", i.e. they copy the outcome of a
+reachable history. This keeps the deviator's options exactly those the linear programme
+constrains, so :func:`audit` of an optimum, which tries *every* report at every history,
+finds no profitable deviation. (Filling them with "no good, no payment" would not be sound:
+a buyer who received goods could then escape the final payment by an impossible report.)
+
+**Participation (ir).**
+
+``"ex-ante"``: expected utility before period 1 is non-negative; ``"interim"``: expected
+utility after learning ``theta_1`` is non-negative for every ``theta_1``; ``"ex-post"``:
+realised utility is non-negative on every type path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import optimize, sparse
+
+__all__ = [
+    "Mechanism",
+    "Audit",
+    "Revelation",
+    "IR_KINDS",
+    "MECHANISM_KINDS",
+    "make_mechanism",
+    "optimal_mechanism",
+    "audit",
+    "revelation",
+    "revenue_range",
+]
+
+IR_KINDS = ("ex-ante", "interim", "ex-post")
+MECHANISM_KINDS = ("general", "separable", "static")
+_PROB_TOL = 1e-9  # tolerance on the sum of probs
+_TIE_TOL = 1e-12  # best responses within this of the best are ties (the first one is taken)
+
+
+# --------------------------------------------------------------------------- validation
+def _check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+    return value
+
+
+def _check_model(values: Any, probs: Any) -> tuple[tuple[NDArray[np.float64], ...], NDArray[np.float64]]:
+    """Validate ``probs`` (non-negative, sums to 1) and ``values`` (one vector per period)."""
+    try:
+        p = np.asarray(probs, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"probs must be an array of probabilities, got {type(probs).__name__}") from exc
+    if p.ndim < 1 or p.size == 0:
+        raise ValueError(f"probs must have one axis per period and be non-empty, got shape {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("probs must be finite, got nan or inf")
+    if np.any(p < 0):
+        raise ValueError(f"probs must be non-negative, got minimum {float(p.min()):g}")
+    total = float(p.sum())
+    if abs(total - 1.0) > _PROB_TOL:
+        raise ValueError(f"probs must sum to 1 (tolerance 1e-9), got {total!r}")
+    if isinstance(values, np.ndarray) and values.dtype != object and values.ndim == 2:
+        vals_in: Sequence[Any] = list(values)
+    elif isinstance(values, (list, tuple)):
+        vals_in = values
+    else:
+        raise ValueError(f"values must be a sequence of one value vector per period, got {type(values).__name__}")
+    if len(vals_in) != p.ndim:
+        raise ValueError(f"values must have one vector per period: probs has {p.ndim} axes, values has {len(vals_in)}")
+    vals = []
+    for t, v in enumerate(vals_in):
+        try:
+            a = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"values[{t}] must be a vector of real numbers") from exc
+        if a.ndim != 1 or a.shape[0] != p.shape[t]:
+            raise ValueError(
+                f"values[{t}] must have length probs.shape[{t}] = {p.shape[t]}, got shape {a.shape}"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"values[{t}] must be finite, got nan or inf")
+        vals.append(a)
+    return tuple(vals), p
+
+
+# --------------------------------------------------------------------------- the type tree
+class _Tree:
+    """Histories, supports, belief classes and the canonical (reachable) history of every report history.
+
+    Level ``t`` holds the histories of length ``t`` (flat indices, C order). Two true
+    histories of the same length belong to the same *belief class* when they give the same
+    conditional law of the future types: a deviator's continuation problem depends on his
+    true history only through that class.
+    """
+
+    def __init__(self, values: tuple[NDArray[np.float64], ...], probs: NDArray[np.float64]):
+        self.values = values
+        self.probs = probs
+        self.m = probs.shape
+        self.T = T = probs.ndim
+        self.H = [math.prod(self.m[:t]) for t in range(T + 1)]
+        self.P = [probs.sum(axis=tuple(range(t, T))).reshape(-1) if t < T else probs.reshape(-1) for t in range(T + 1)]
+        self.P[0] = np.array([1.0])
+        self.supp = [P > 0 for P in self.P]
+        # conditional law of the next type given each history of length t
+        self.cond = []
+        for t in range(T):
+            nxt = self.P[t + 1].reshape(self.H[t], self.m[t])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                c = np.where(self.supp[t][:, None], nxt / np.where(self.P[t] > 0, self.P[t], 1.0)[:, None], 0.0)
+            self.cond.append(c)
+        # belief classes
+        self.cls: list[NDArray[np.int64]] = []
+        self.rep: list[NDArray[np.int64]] = []
+        for t in range(T + 1):
+            cls = np.full(self.H[t], -1, dtype=np.int64)
+            idx = np.flatnonzero(self.supp[t])
+            if t == 0 or t == T:
+                cls[idx] = 0
+                rep = idx[:1]
+            else:
+                rows = probs.reshape(self.H[t], -1)[idx] / self.P[t][idx, None]
+                _, first, inv = np.unique(np.round(rows, 12), axis=0, return_index=True, return_inverse=True)
+                cls[idx] = inv.reshape(-1)
+                rep = idx[first]
+            self.cls.append(cls)
+            self.rep.append(rep)
+        self.C = [len(r) for r in self.rep]
+        self.cq = [self.cond[t][self.rep[t]] for t in range(T)]  # (C_t, m_t)
+        self.cnext = []
+        for t in range(T):
+            kids = self.rep[t][:, None] * self.m[t] + np.arange(self.m[t])[None, :]
+            self.cnext.append(np.where(self.cq[t] > 0, self.cls[t + 1][kids], -1))
+        # canonical reachable history of every report history
+        self.canon = [np.zeros(1, dtype=np.int64)]
+        for t in range(T):
+            prev = self.canon[t]
+            base = prev[:, None] * self.m[t] + np.arange(self.m[t])[None, :]
+            ok = self.supp[t + 1][base]
+            default = np.argmax(self.supp[t + 1].reshape(self.H[t], self.m[t])[prev], axis=1)
+            self.canon.append(np.where(ok, base, (prev * self.m[t] + default)[:, None]).reshape(-1))
+
+    def prefix(self, idx: NDArray[np.int64], t: int) -> NDArray[np.int64]:
+        """Flat index at level t of the prefix of full-path indices ``idx``."""
+        return idx // math.prod(self.m[t:])
+
+
+# --------------------------------------------------------------------------- result objects
+@dataclass(frozen=True, eq=False)
+class Mechanism:
+    """A direct mechanism on a finite type tree: allocation and payment at every report history.
+
+    Build one by hand with :func:`make_mechanism`, or get an optimal one from
+    :func:`optimal_mechanism`.
+    """
+
+    values: tuple[NDArray[np.float64], ...]
+    """``values[t][k]``: the buyer's value for good ``t + 1`` when his type in period ``t + 1`` is ``k``."""
+    probs: NDArray[np.float64]
+    """Joint probabilities of the type paths, shape ``(m_1, ..., m_T)``."""
+    allocation: tuple[NDArray[np.float64], ...]
+    """``allocation[t]``: probability of good ``t + 1``, by report history (shape ``(m_1, ..., m_{t+1})`` for
+    ``general``/``separable``, ``(m_1, ..., m_T)`` for ``static``)."""
+    payment: NDArray[np.float64]
+    """Total payment by report path, shape ``(m_1, ..., m_T)``."""
+    kind: str = "general"
+    """``"general"``, ``"separable"`` or ``"static"``."""
+    ir: str = "ex-post"
+    """The participation constraint the mechanism is meant to satisfy (used by :func:`audit`)."""
+
+    def path_values(self) -> NDArray[np.float64]:
+        """Truthful buyer's value of the goods on every type path, shape ``(m_1, ..., m_T)``."""
+        T = self.probs.ndim
+        total = np.zeros(self.probs.shape)
+        for t in range(T):
+            v = self.values[t].reshape((1,) * t + (-1,) + (1,) * (T - t - 1))
+            x = self.allocation[t]
+            if self.kind != "static":
+                x = x.reshape(x.shape + (1,) * (T - t - 1))
+            total = total + v * x
+        return total
+
+    @property
+    def revenue(self) -> float:
+        """Expected revenue under truth-telling, :math:`\\mathbb E[p(\\theta)]`."""
+        return float(np.sum(self.probs * self.payment))
+
+    @property
+    def utility(self) -> float:
+        """Buyer's expected utility under truth-telling (before period 1)."""
+        return float(np.sum(self.probs * (self.path_values() - self.payment)))
+
+    @property
+    def welfare(self) -> float:
+        """Expected value of the goods allocated (revenue plus the buyer's utility)."""
+        return float(np.sum(self.probs * self.path_values()))
+
+
+class Audit(NamedTuple):
+    """What a deviation search finds in a mechanism (see :func:`audit`)."""
+
+    gain: float
+    """Largest expected gain of any reporting strategy over truth-telling, at any information set of the truthful buyer."""
+    one_shot_gain: float
+    """Largest gain of a single misreport followed by truth-telling ever after."""
+    ir_slack: float
+    """Smallest slack of the mechanism's own participation constraint (negative: violated)."""
+    ex_ante_slack: float
+    """Buyer's expected utility before period 1."""
+    interim_slack: float
+    """Smallest expected utility after learning the first type."""
+    ex_post_slack: float
+    """Smallest realised utility on a type path of positive probability."""
+    worst_history: tuple[int, ...]
+    """True type history at which the largest gain is found (types known when the report is made)."""
+    worst_report: tuple[int, ...]
+    """The best report there (``general``: the report in that period; ``static``: the whole reported path)."""
+
+
+class Revelation(NamedTuple):
+    """An indirect mechanism turned into a direct one (see :func:`revelation`)."""
+
+    mechanism: Mechanism
+    """The direct mechanism: the indirect one composed with the buyer's optimal strategy."""
+    strategy: tuple[NDArray[np.int64], ...]
+    """``strategy[t]``: the message the buyer sends in period ``t + 1`` at each true type history
+    (shape ``(m_1, ..., m_{t+1})``; ``-1`` at histories of probability zero)."""
+
+
+# --------------------------------------------------------------------------- building mechanisms
+def _as_array(a: Any, shape: tuple[int, ...], name: str, lo: float | None = None, hi: float | None = None) -> NDArray[np.float64]:
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers") from exc
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got nan or inf")
+    if lo is not None and (np.any(arr < lo - 1e-12) or np.any(arr > hi + 1e-12)):
+        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}], got range [{arr.min():g}, {arr.max():g}]")
+    if lo is not None:
+        arr = np.clip(arr, lo, hi)
+    return arr
+
+
+def make_mechanism(
+    values: Sequence[Any],
+    probs: Any,
+    allocation: Sequence[Any],
+    payment: Any,
+    kind: str = "general",
+    ir: str = "ex-post",
+) -> Mechanism:
+    """Build a direct mechanism from arrays of allocations and payments per report history.
+
+    Parameters
+    ----------
+    values : sequence of T vectors
+        ``values[t][k]`` is the buyer's value for good ``t + 1`` when his period-``t + 1`` type is ``k``.
+    probs : array of shape (m_1, ..., m_T)
+        Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
+    allocation : sequence of T arrays with entries in [0, 1]
+        ``general``/``separable``: ``allocation[t]`` has shape ``(m_1, ..., m_{t+1})`` (good ``t + 1`` is
+        allocated by the reports up to period ``t + 1``); ``static``: every ``allocation[t]`` has shape
+        ``(m_1, ..., m_T)``. Entries are needed at *every* report history, including those of
+        probability zero: they are what a deviator gets.
+    payment : array of shape (m_1, ..., m_T), or sequence of T arrays
+        Either the total payment on each report path, or (``general``/``separable``) payments charged at
+        each history: ``payment[t]`` of shape ``(m_1, ..., m_{t+1})``, summed along the path.
+    kind : {"general", "separable", "static"}
+    ir : {"ex-ante", "interim", "ex-post"}
+        The participation constraint :func:`audit` reports as ``ir_slack``.
+
+    Returns
+    -------
+    Mechanism
+
+    Raises
+    ------
+    ValueError
+        For probabilities that are negative or do not sum to 1, arrays whose shapes do not match
+        ``probs``, allocations outside [0, 1], or an unknown ``kind`` or ``ir``.
+
+    Examples
+    --------
+    A posted price of 1 for one good, sold in period 2 whatever the buyer reports:
+
+    >>> import numpy as np
+    >>> probs = np.full((2, 2), 0.25)
+    >>> values = [[0, 0], [1, 2]]
+    >>> mech = make_mechanism(values, probs, [np.zeros(2), np.ones((2, 2))], np.ones((2, 2)))
+    >>> mech.revenue, mech.utility
+    (1.0, 0.5)
+    """
+    vals, p = _check_model(values, probs)
+    kind = _check_choice(kind, "kind", MECHANISM_KINDS)
+    ir = _check_choice(ir, "ir", IR_KINDS)
+    T, m = p.ndim, p.shape
+    if not isinstance(allocation, (list, tuple)) or len(allocation) != T:
+        raise ValueError(f"allocation must be a sequence of {T} arrays (one per period)")
+    alloc = tuple(
+        _as_array(a, m if kind == "static" else m[: t + 1], f"allocation[{t}]", 0.0, 1.0) for t, a in enumerate(allocation)
+    )
+    per_history = (
+        kind != "static"
+        and isinstance(payment, (list, tuple))
+        and len(payment) == T
+        and all(np.ndim(a) == t + 1 for t, a in enumerate(payment))
+    )
+    if per_history:
+        pay = np.zeros(m)
+        for t, a in enumerate(payment):
+            arr = _as_array(a, m[: t + 1], f"payment[{t}]")
+            pay = pay + arr.reshape(arr.shape + (1,) * (T - t - 1))
+    else:
+        pay = _as_array(payment, m, "payment")
+    return Mechanism(vals, p, alloc, pay, kind, ir)
+
+
+# --------------------------------------------------------------------------- the buyer's problem
+class _BuyerSolution(NamedTuple):
+    value: list  # value[t]: (C_t, N_t) optimal continuation value after t messages
+    choice: list  # choice[t]: (C_t, m_t, N_t) best message after learning the next type (first of ties; -1 if impossible)
+
+
+def _solve_buyer(tree: _Tree, alloc: list, pay: NDArray[np.float64], n: Sequence[int], truthful: bool = False,
+                 keep_choice: bool = False) -> _BuyerSolution:
+    """Backward induction for a buyer facing message sets of sizes ``n`` (alloc[t]: (N_t, n_t); pay: (N_T,)).
+
+    The state after ``t`` messages is (belief class of the true history, message history). With
+    ``truthful=True`` the buyer reports his true type from now on instead of optimising (n == m).
+    """
+    T = tree.T
+    N = [math.prod(n[:t]) for t in range(T + 1)]
+    value: list = [None] * (T + 1)
+    choice: list = [None] * T
+    value[T] = -pay.reshape(1, N[T])
+    for t in range(T - 1, -1, -1):
+        nxt = value[t + 1].reshape(-1, N[t], n[t])  # (C_{t+1}, N_t, n_t)
+        val = np.zeros((tree.C[t], N[t]))
+        ch = np.full((tree.C[t], tree.m[t], N[t]), -1, dtype=np.int64) if keep_choice else None
+        for c in range(tree.C[t]):
+            ks = np.flatnonzero(tree.cq[t][c] > 0)
+            nk = nxt[tree.cnext[t][c, ks]]  # (k, N_t, n_t)
+            opt = tree.values[t][ks, None, None] * alloc[t][None, :, :] + nk
+            if truthful:
+                top = opt[np.arange(len(ks)), :, ks]
+            else:
+                top = opt.max(axis=-1)
+                if keep_choice:
+                    ch[c, ks] = np.argmax(opt >= top[..., None] - _TIE_TOL, axis=-1)
+            val[c] = tree.cq[t][c, ks] @ top
+        value[t] = val
+        choice[t] = ch
+    return _BuyerSolution(value, choice)
+
+
+def _general_arrays(mech: Mechanism) -> tuple[list, NDArray[np.float64]]:
+    m = mech.probs.shape
+    alloc = [np.asarray(mech.allocation[t]).reshape(math.prod(m[:t]), m[t]) for t in range(len(m))]
+    return alloc, mech.payment.reshape(-1)
+
+
+def audit(mechanism: Mechanism) -> Audit:
+    """Search every reporting strategy for a profitable deviation, and measure the participation slack.
+
+    For ``general``/``separable`` mechanisms the search is backward induction over (belief class of
+    the true type history, report history): every report at every history, off-path continuations
+    included, so that a misreport may be followed by a best response that lies again. For
+    ``static`` mechanisms it compares every true path with every reported path.
+
+    Parameters
+    ----------
+    mechanism : Mechanism
+        From :func:`make_mechanism` or :func:`optimal_mechanism`.
+
+    Returns
+    -------
+    Audit
+        ``gain`` (largest expected gain over truth-telling at any information set of a truthful
+        buyer; 0 for an incentive-compatible mechanism), ``one_shot_gain`` (the same, restricted to a
+        single misreport followed by truth-telling), the slacks of the three participation
+        constraints and of the mechanism's own ``ir``, and where the largest gain arises.
+
+    Examples
+    --------
+    A price that depends on the first report invites a lie:
+
+    >>> import numpy as np
+    >>> probs = np.full((2, 2), 0.25)
+    >>> mech = make_mechanism([[0, 0], [1, 2]], probs, [np.zeros(2), np.ones((2, 2))],
+    ...                       np.array([[1.0, 1.0], [1.5, 1.5]]))
+    >>> a = audit(mech)
+    >>> a.gain, a.worst_history, a.worst_report
+    (0.5, (1,), (0,))
+    """
+    if not isinstance(mechanism, Mechanism):
+        raise ValueError(f"mechanism must be a Mechanism (see make_mechanism), got {type(mechanism).__name__}")
+    tree = _Tree(mechanism.values, mechanism.probs)
+    T, m = tree.T, tree.m
+    path_u = (mechanism.path_values() - mechanism.payment).reshape(-1)
+    suppT = tree.supp[T]
+    ex_post = float(path_u[suppT].min())
+    P1 = tree.P[1]
+    first = tree.prefix(np.arange(tree.H[T]), 1)
+    interim_num = np.bincount(first, weights=tree.P[T] * path_u, minlength=m[0])
+    interim = float((interim_num[P1 > 0] / P1[P1 > 0]).min())
+    ex_ante = float(np.sum(tree.P[T] * path_u))
+    if mechanism.kind == "static":
+        gain, one_shot, hist, rep = _audit_static(tree, mechanism)
+    else:
+        gain, one_shot, hist, rep = _audit_general(tree, mechanism)
+    slack = {"ex-ante": ex_ante, "interim": interim, "ex-post": ex_post}[mechanism.ir]
+    return Audit(gain, one_shot, slack, ex_ante, interim, ex_post, hist, rep)
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
+def _audit_general(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+    T, m = tree.T, tree.m
+    alloc, pay = _general_arrays(mech)
+    best = _solve_buyer(tree, alloc, pay, m).value
+    truth = _solve_buyer(tree, alloc, pay, m, truthful=True).value  # report the truth from any state on
+    gain, one_shot, where = 0.0, 0.0, ((), ())
+    for t in range(T):
+        kids = np.flatnonzero(tree.supp[t + 1])  # truthful histories after learning the type of period t + 1
+        h, k = kids // m[t], kids % m[t]
+        c1 = tree.cls[t + 1][kids] if t + 1 < T else np.zeros(len(kids), dtype=np.int64)
+        nb = best[t + 1].reshape(-1, tree.H[t], m[t])[c1, h]  # (kids, reports)
+        nt = truth[t + 1].reshape(-1, tree.H[t], m[t])[c1, h]
+        now = tree.values[t][k][:, None] * alloc[t][h]
+        truthful = now[np.arange(len(kids)), k] + nt[np.arange(len(kids)), k]
+        with_best = now + nb
+        lie = now + nt
+        lie[np.arange(len(kids)), k] = -np.inf
+        g_all = with_best.max(axis=1) - truthful
+        if m[t] > 1:
+            one_shot = max(one_shot, float((lie.max(axis=1) - truthful).max()))
+        i = int(np.argmax(g_all))
+        if g_all[i] > gain:
+            gain = float(g_all[i])
+            r = int(np.argmax(with_best[i] >= with_best[i].max() - _TIE_TOL))
+            where = (_unravel(int(kids[i]), m[: t + 1]), (r,))
+    return gain, one_shot, where[0], where[1]
+
+
+def _audit_static(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+    T, m = tree.T, tree.m
+    S = np.flatnonzero(tree.supp[T])
+    types = np.array(np.unravel_index(S, m)).T  # (N, T)
+    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    X = np.stack([np.asarray(a).reshape(-1) for a in mech.allocation], axis=0)  # (T, H_T)
+    U = V @ X - mech.payment.reshape(-1)[None, :]  # (N, H_T): true path, reported path
+    truth = U[np.arange(len(S)), S]
+    g = U.max(axis=1) - truth
+    i = int(np.argmax(g))
+    r = int(np.argmax(U[i] >= U[i].max() - _TIE_TOL))
+    gain = max(0.0, float(g[i]))
+    hist = _unravel(S[i], m) if gain > 0 else ()
+    rep = _unravel(r, m) if gain > 0 else ()
+    return gain, gain, hist, rep
+
+
+# --------------------------------------------------------------------------- the indirect -> direct map
+def revelation(
+    values: Sequence[Any],
+    probs: Any,
+    allocation: Sequence[Any],
+    payment: Any,
+    ir: str = "ex-post",
+) -> Revelation:
+    """Turn an indirect dynamic mechanism into the equivalent direct one (the revelation principle).
+
+    The indirect mechanism offers ``n_t`` messages in period ``t``; ``allocation[t]`` (shape
+    ``(n_1, ..., n_{t+1})``) is the probability of good ``t + 1`` after the messages so far, and
+    ``payment`` (shape ``(n_1, ..., n_T)``) the total payment. The buyer's optimal strategy is
+    found by backward induction (ties go to the lowest message); the direct mechanism asks for
+    the types and plays that strategy on the buyer's behalf.
+
+    Parameters
+    ----------
+    values, probs
+        The model, as in :func:`optimal_mechanism`.
+    allocation : sequence of T arrays
+        Allocation probabilities by message history.
+    payment : array of shape (n_1, ..., n_T)
+        Total payment by message path.
+    ir : {"ex-ante", "interim", "ex-post"}
+        Stored on the direct mechanism (for :func:`audit`).
+
+    Returns
+    -------
+    Revelation
+        The direct ``mechanism`` (kind ``"general"``) and the buyer's ``strategy``.
+
+    Raises
+    ------
+    ValueError
+        For a bad model, or arrays whose shapes are not those of a message tree.
+
+    Examples
+    --------
+    A menu of two options offered after the buyer learns his first type: pay 0 and buy good 2 at
+    price 1.9, or pay 0.5 up front and buy it at price 1 (ties go to the first message).
+
+    >>> import numpy as np
+    >>> probs = np.array([[0.4, 0.1], [0.1, 0.4]])
+    >>> values = [[0, 0], [1, 2]]
+    >>> alloc = [np.zeros(2), np.array([[0.0, 1.0], [0.0, 1.0]])]   # second message: buy or not
+    >>> pay = np.array([[0.0, 1.9], [0.5, 1.5]])
+    >>> direct = revelation(values, probs, alloc, pay)
+    >>> direct.strategy[0]
+    array([0, 1])
+    >>> round(direct.mechanism.revenue, 6), audit(direct.mechanism).gain
+    (0.84, 0.0)
+    """
+    vals, p = _check_model(values, probs)
+    ir = _check_choice(ir, "ir", IR_KINDS)
+    T = p.ndim
+    if not isinstance(allocation, (list, tuple)) or len(allocation) != T:
+        raise ValueError(f"allocation must be a sequence of {T} arrays (one per period)")
+    first = np.asarray(allocation[T - 1])
+    if first.ndim != T:
+        raise ValueError(f"allocation[{T - 1}] must have one axis per period, got shape {first.shape}")
+    n = first.shape
+    alloc = [_as_array(a, n[: t + 1], f"allocation[{t}]", 0.0, 1.0) for t, a in enumerate(allocation)]
+    pay = _as_array(payment, n, "payment")
+    tree = _Tree(vals, p)
+    flat = [a.reshape(math.prod(n[:t]), n[t]) for t, a in enumerate(alloc)]
+    sol = _solve_buyer(tree, flat, pay.reshape(-1), n, keep_choice=True)
+    msg = [np.zeros(1, dtype=np.int64)]  # message history (flat) at each true history
+    strategy = []
+    for t in range(T):
+        c = np.maximum(tree.cls[t], 0)
+        ch = sol.choice[t][c[:, None], np.arange(p.shape[t])[None, :], np.maximum(msg[t], 0)[:, None]]  # (H_t, m_t)
+        kid_ok = tree.supp[t + 1].reshape(tree.H[t], p.shape[t])
+        s = np.where(kid_ok, ch, -1)
+        strategy.append(s.reshape(p.shape[: t + 1]))
+        msg.append(np.where(kid_ok, np.maximum(msg[t], 0)[:, None] * n[t] + ch, -1).reshape(-1))
+    # the direct mechanism: outcomes of the messages sent, at reachable histories; canonical copies elsewhere
+    d_alloc = []
+    for t in range(T):
+        mh = msg[t + 1][tree.canon[t + 1]]
+        d_alloc.append(flat[t].reshape(-1)[mh].reshape(p.shape[: t + 1]))
+    d_pay = pay.reshape(-1)[msg[T][tree.canon[T]]].reshape(p.shape)
+    return Revelation(Mechanism(vals, p, tuple(d_alloc), d_pay, "general", ir), tuple(strategy))
+
+
+# --------------------------------------------------------------------------- linear programmes
+class _Rows:
+    """Sparse constraint rows, added in blocks of fixed width (column -1 = no entry)."""
+
+    def __init__(self) -> None:
+        self.r: list = []
+        self.c: list = []
+        self.v: list = []
+        self.b: list = []
+        self.n = 0
+
+    def add(self, cols: NDArray[np.int64], vals: NDArray[np.float64], rhs: Any = 0.0) -> None:
+        cols = np.asarray(cols, dtype=np.int64)
+        vals = np.broadcast_to(np.asarray(vals, dtype=np.float64), cols.shape)
+        k = cols.shape[0]
+        if k == 0:
+            return
+        rows = np.broadcast_to(np.arange(self.n, self.n + k)[:, None], cols.shape)
+        keep = cols >= 0
+        self.r.append(rows[keep])
+        self.c.append(cols[keep])
+        self.v.append(vals[keep])
+        self.b.append(np.broadcast_to(np.asarray(rhs, dtype=np.float64), (k,)))
+        self.n += k
+
+    def matrix(self, ncols: int) -> tuple[Any, Any]:
+        if self.n == 0:
+            return None, None
+        A = sparse.coo_matrix(
+            (np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))), shape=(self.n, ncols)
+        ).tocsr()
+        return A, np.concatenate(self.b)
+
+
+def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.float64]) -> NDArray[np.float64]:
+    A_ub, b_ub = ub.matrix(len(c))
+    A_eq, b_eq = eq.matrix(len(c))
+    res = optimize.linprog(
+        c,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A_eq,
+        b_eq=b_eq,
+        bounds=bounds,
+        method="highs-ipm" if ub.n + eq.n > 20000 else "highs",  # interior point (with crossover) scales better
+        options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+    )
+    if res.status != 0:
+        raise RuntimeError(f"linear programme failed: {res.message}")
+    return res.x
+
+
+def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: float = -1.0) -> tuple[list, NDArray[np.float64]]:
+    T, m, H, C = tree.T, tree.m, tree.H, tree.C
+    nvar = 0
+    lo: list = []
+    hi: list = []
+
+    def new_vars(k: int, low: float, high: float) -> NDArray[np.int64]:
+        nonlocal nvar
+        ids = np.arange(nvar, nvar + k)
+        nvar += k
+        lo.append(np.full(k, low))
+        hi.append(np.full(k, high))
+        return ids
+
+    xid = []
+    for t in range(T):
+        ids = np.full(H[t + 1], -1, dtype=np.int64)
+        s = np.flatnonzero(tree.supp[t + 1])
+        ids[s] = new_vars(len(s), 0.0, 1.0 if np.any(tree.values[t]) else 0.0)
+        if fixed is not None:  # the allocation is given: pin it by its bounds
+            lo[-1] = hi[-1] = np.asarray(fixed[t], dtype=np.float64).reshape(-1)[s]
+        xid.append(ids)
+    pid = np.full(H[T], -1, dtype=np.int64)
+    sT = np.flatnonzero(tree.supp[T])
+    pid[sT] = new_vars(len(sT), -np.inf, np.inf)
+    # reachable (belief class, report history) pairs, level by level
+    pairs = [np.zeros((1, 2), dtype=np.int64)]
+    for t in range(T - 1):
+        c, h = pairs[t].T
+        cn = tree.cnext[t][c]  # (k, m_t)
+        hs = h[:, None] * m[t] + np.arange(m[t])[None, :]
+        mask = (cn[:, :, None] >= 0) & tree.supp[t + 1][hs][:, None, :]
+        code = np.maximum(cn, 0)[:, :, None] * H[t + 1] + hs[:, None, :]
+        new = np.unique(np.broadcast_to(code, mask.shape)[mask])
+        pairs.append(np.stack([new // H[t + 1], new % H[t + 1]], axis=1))
+    # truthful pairs get a value variable U; the others are written through Y(next type, next class, history)
+    counts = tree.supp[T].reshape(H[T - 1], m[T - 1]).sum(axis=1)
+    single = counts == 1  # histories of length T - 1 after which only one report is possible
+    only = np.argmax(tree.supp[T].reshape(H[T - 1], m[T - 1]), axis=1)
+    uid, ykeys, yid0 = [], [], []
+    for t in range(T):
+        c, h = pairs[t].T
+        on = tree.cls[t][h] == c
+        ids = np.full(len(c), -1, dtype=np.int64)
+        ids[on] = new_vars(int(on.sum()), -np.inf, np.inf)
+        uid.append(dict(zip((c * H[t] + h).tolist(), ids.tolist())) if t else {0: int(ids[0])})
+        cf, hf = c[~on], h[~on]
+        ncls = C[t + 1] if t + 1 < T else 1
+        valid = tree.cq[t][cf] > 0
+        key = (np.arange(m[t])[None, :] * ncls + np.maximum(tree.cnext[t][cf], 0)) * H[t] + hf[:, None]
+        if t == T - 1:  # a history with a single reachable last report leaves the deviator no choice: no Y needed
+            valid &= ~single[hf][:, None]
+        uk = np.unique(key[valid])
+        ykeys.append(uk)
+        yid0.append(new_vars(len(uk), -np.inf, np.inf)[0] if len(uk) else nvar)
+
+    def nv(t1: int, c1: NDArray[np.int64], h1: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Columns and coefficients (rows padded with -1) of the continuation value at level t1 of pairs (c1, h1).
+
+        Truthful pairs have a variable U; the value of another pair is the expectation over the
+        next type k of Y(k, next class, h1), or, when only one report r is possible after h1 in
+        the last period, of v(k) x(h1 r) - p(h1 r) written out.
+        """
+        if t1 == T:
+            return pid[h1][:, None], -np.ones((len(h1), 1))
+        on = tree.cls[t1][h1] == c1
+        rows = [np.flatnonzero(on)]
+        cols = [np.array([uid[t1][k] for k in (c1[on] * H[t1] + h1[on]).tolist()], dtype=np.int64)]
+        vals = [np.ones(int(on.sum()))]
+        off = np.flatnonzero(~on)
+        if len(off):
+            q = tree.cq[t1][c1[off]]
+            i, k = np.nonzero(q > 0)
+            r, cc, hh, qq = off[i], c1[off][i], h1[off][i], q[i, k]
+            ncls = C[t1 + 1] if t1 + 1 < T else 1
+            key = (k * ncls + np.maximum(tree.cnext[t1][cc, k], 0)) * H[t1] + hh
+            direct = single[hh] if t1 == T - 1 else np.zeros(len(hh), dtype=bool)
+            ky = ~direct
+            rows.append(r[ky])
+            cols.append(yid0[t1] + np.searchsorted(ykeys[t1], key[ky]))
+            vals.append(qq[ky])
+            if direct.any():
+                kid = hh[direct] * m[t1] + only[hh[direct]]
+                rows += [r[direct], r[direct]]
+                cols += [xid[t1][kid], pid[kid]]
+                vals += [qq[direct] * tree.values[t1][k[direct]], -qq[direct]]
+        rows_a, cols_a, vals_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+        order = np.argsort(rows_a, kind="stable")
+        rows_a, cols_a, vals_a = rows_a[order], cols_a[order], vals_a[order]
+        count = np.bincount(rows_a, minlength=len(h1))
+        start = np.concatenate([[0], np.cumsum(count)[:-1]])
+        slot = np.arange(len(rows_a)) - start[rows_a]
+        width = max(1, int(count.max(initial=0)))
+        out_c = np.full((len(h1), width), -1, dtype=np.int64)
+        out_v = np.zeros((len(h1), width))
+        out_c[rows_a, slot] = cols_a
+        out_v[rows_a, slot] = vals_a
+        return out_c, out_v
+
+    ub, eq = _Rows(), _Rows()
+    for t in range(T):
+        c, h = pairs[t].T
+        v = tree.values[t]
+        k_idx = np.arange(m[t])
+        on = tree.cls[t][h] == c
+        co, ho = c[on], h[on]
+        if len(co):
+            # truthful pairs: the value is the truthful continuation (an equality) ...
+            q = tree.cq[t][co]
+            cn = np.maximum(tree.cnext[t][co], 0)
+            kid = ho[:, None] * m[t] + k_idx[None, :]
+            valid = q > 0
+            pi, ki = np.nonzero(valid)
+            ncols, nvals = nv(t + 1, cn[pi, ki], kid[pi, ki])
+            W = ncols.shape[1]
+            rows_c = np.full((len(co), m[t], 1 + W), -1, dtype=np.int64)
+            rows_v = np.zeros((len(co), m[t], 1 + W))
+            rows_c[pi, ki, 0] = xid[t][kid[pi, ki]]
+            rows_v[pi, ki, 0] = -q[pi, ki] * v[ki]
+            rows_c[pi, ki, 1:] = ncols
+            rows_v[pi, ki, 1:] = -q[pi, ki][:, None] * nvals
+            ucol = np.array([uid[t][k] for k in (co * H[t] + ho).tolist()] if t else [uid[0][0]])
+            eq.add(np.concatenate([ucol[:, None], rows_c.reshape(len(co), -1)], axis=1),
+                   np.concatenate([np.ones((len(co), 1)), rows_v.reshape(len(co), -1)], axis=1))
+            # ... and no report r beats the truth k (r reachable after the reports so far)
+            okr = tree.supp[t + 1][kid]
+            mask = valid[:, :, None] & okr[:, None, :] & (k_idx[:, None] != k_idx[None, :])[None, :, :]
+            pi, ki, ri = np.nonzero(mask)
+            kid_r, kid_k, c1 = ho[pi] * m[t] + ri, ho[pi] * m[t] + ki, cn[pi, ki]
+            cr, vr = nv(t + 1, c1, kid_r)
+            ck, vk = nv(t + 1, c1, kid_k)
+            ub.add(np.concatenate([xid[t][kid_r][:, None], cr, xid[t][kid_k][:, None], ck], axis=1),
+                   np.concatenate([v[ki][:, None], vr, -v[ki][:, None], -vk], axis=1))
+        # off-path pairs: Y(next type k, next class, history) is at least the value of every reachable report
+        uk = ykeys[t]
+        if len(uk):
+            ncls = C[t + 1] if t + 1 < T else 1
+            yk, yc, yh = uk // H[t] // ncls, uk // H[t] % ncls, uk % H[t]
+            okr = tree.supp[t + 1][yh[:, None] * m[t] + k_idx[None, :]]
+            yi, ri = np.nonzero(okr)
+            kid_r = yh[yi] * m[t] + ri
+            cr, vr = nv(t + 1, yc[yi], kid_r)
+            ub.add(np.concatenate([xid[t][kid_r][:, None], cr, (yid0[t] + yi)[:, None]], axis=1),
+                   np.concatenate([v[yk[yi]][:, None], vr, -np.ones((len(yi), 1))], axis=1))
+    if ir is None:  # the lowest first type (with positive probability) gets interim utility exactly 0
+        s1 = np.flatnonzero(tree.supp[1])[:1]
+        cols, vals = nv(1, tree.cls[1][s1], s1)
+        eq.add(np.concatenate([xid[0][s1][:, None], cols], axis=1), np.concatenate([tree.values[0][s1][:, None], vals], axis=1))
+    else:
+        _participation(tree, ir, ub, xid, pid, nv)
+    cost = np.zeros(nvar)
+    cost[pid[sT]] = sense * tree.P[T][sT]
+    bounds = np.stack([np.concatenate(lo), np.concatenate(hi)], axis=1)
+    sol = _solve_lp(cost, ub, eq, bounds)
+    alloc = [sol[xid[t][tree.canon[t + 1]]].reshape(m[: t + 1]) for t in range(T)]
+    pay = sol[pid[tree.canon[T]]].reshape(m)
+    return alloc, pay
+
+
+def _participation(tree: _Tree, ir: str, ub: _Rows, xid: list, pid: NDArray[np.int64], nv: Any) -> None:
+    T, m = tree.T, tree.m
+    if ir == "ex-ante":
+        s = np.flatnonzero(tree.supp[1])
+        cols, vals = nv(1, tree.cls[1][s], s)
+        q = tree.P[1][s][:, None]
+        ub.add(np.concatenate([xid[0][s], cols.reshape(-1)])[None, :],
+               np.concatenate([-q[:, 0] * tree.values[0][s], (-q * vals).reshape(-1)])[None, :])
+    elif ir == "interim":
+        s = np.flatnonzero(tree.supp[1])
+        cols, vals = nv(1, tree.cls[1][s], s)
+        ub.add(np.concatenate([xid[0][s][:, None], cols], axis=1),
+               np.concatenate([-tree.values[0][s][:, None], -vals], axis=1))
+    else:
+        s = np.flatnonzero(tree.supp[T])
+        types = np.array(np.unravel_index(s, m))
+        cols = [xid[t][tree.prefix(s, t + 1)] for t in range(T)] + [pid[s]]
+        vals = [-tree.values[t][types[t]] for t in range(T)] + [np.ones(len(s))]
+        ub.add(np.stack(cols, axis=1), np.stack(vals, axis=1))
+
+
+def _static_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
+    T, m = tree.T, tree.m
+    S = np.flatnonzero(tree.supp[T])
+    N = len(S)
+    types = np.array(np.unravel_index(S, m)).T
+    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    xcol = np.arange(N * T).reshape(T, N)  # x_t(path s) -> column
+    pcol = N * T + np.arange(N)
+    nvar = N * T + N
+    ub, eq = _Rows(), _Rows()
+    a, b = np.nonzero(~np.eye(N, dtype=bool))  # true path a, reported path b
+    cols = np.concatenate([xcol[:, b].T, xcol[:, a].T, pcol[b][:, None], pcol[a][:, None]], axis=1)
+    vals = np.concatenate([V[a], -V[a], -np.ones((len(a), 1)), np.ones((len(a), 1))], axis=1)
+    ub.add(cols, vals)
+    ucols = np.concatenate([xcol.T, pcol[:, None]], axis=1)  # utility of each path, as a row
+    uvals = np.concatenate([V, -np.ones((N, 1))], axis=1)
+    P = tree.P[T][S]
+    if ir == "ex-post":
+        ub.add(ucols, -uvals)
+    elif ir == "ex-ante":
+        ub.add(ucols.reshape(1, -1), (-uvals * P[:, None]).reshape(1, -1))
+    else:
+        first = types[:, 0]
+        for k in np.unique(first):
+            sel = first == k
+            ub.add(ucols[sel].reshape(1, -1), (-uvals[sel] * P[sel, None]).reshape(1, -1))
+    cost = np.zeros(nvar)
+    cost[pcol] = -P
+    bounds = np.array([[0.0, 1.0 if np.any(tree.values[t]) else 0.0] for t in range(T) for _ in range(N)] + [[-np.inf, np.inf]] * N)
+    sol = _solve_lp(cost, ub, eq, bounds)
+    pos = np.full(tree.H[T], -1, dtype=np.int64)
+    pos[S] = np.arange(N)
+    where = pos[tree.canon[T]]
+    alloc = [sol[xcol[t]][where].reshape(m) for t in range(T)]
+    pay = sol[pcol][where].reshape(m)
+    return alloc, pay
+
+
+def optimal_mechanism(
+    values: Sequence[Any],
+    probs: Any,
+    ir: str = "ex-post",
+    kind: str = "general",
+) -> Mechanism:
+    """The revenue-maximising mechanism of a finite dynamic screening problem, by linear programming.
+
+    Maximises expected payment subject to incentive compatibility against *every* reporting
+    strategy and the participation constraint ``ir``, with scipy's HiGHS on a sparse programme.
+    Incentive constraints are imposed only where the report history has positive probability;
+    a deviator who reaches a history the mechanism never expects is covered by value variables
+    indexed by (belief class of his true history, report history), so the result passes
+    :func:`audit`. The unreachable entries of the returned arrays follow the convention of the
+    module docstring.
+
+    Parameters
+    ----------
+    values : sequence of T vectors
+        ``values[t][k]``: value of good ``t + 1`` to a buyer whose period-``t + 1`` type is ``k``
+        (all zeros for a period that only brings information).
+    probs : array of shape (m_1, ..., m_T)
+        Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
+    ir : {"ex-ante", "interim", "ex-post"}
+        Participation before period 1, after learning the first type, or on every type path.
+    kind : {"general", "separable", "static"}
+        Reports every period (``"separable"`` is the same class here, see the module docstring),
+        or one report of the whole path at the end.
+
+    Returns
+    -------
+    Mechanism
+        With ``allocation``, ``payment``, ``revenue``, ``utility`` and ``welfare``.
+
+    Raises
+    ------
+    ValueError
+        For probabilities that are negative or do not sum to 1, ``values`` whose shapes do not
+        match ``probs``, or an unknown ``ir`` or ``kind``.
+
+    Examples
+    --------
+    One good, two equally likely values 1 and 2: the optimal posted price is 2 (revenue 1,
+    tied with price 1).
+
+    >>> mech = optimal_mechanism([[1.0, 2.0]], [0.5, 0.5])
+    >>> round(mech.revenue, 9)
+    1.0
+
+    Selling before the buyer learns anything extracts the whole surplus:
+
+    >>> import numpy as np
+    >>> mech = optimal_mechanism([[1.0, 2.0], [1.0, 3.0]], np.full((2, 2), 0.25), ir="ex-ante")
+    >>> round(mech.revenue, 9), round(audit(mech).gain, 9)
+    (3.5, 0.0)
+    """
+    vals, p = _check_model(values, probs)
+    ir = _check_choice(ir, "ir", IR_KINDS)
+    kind = _check_choice(kind, "kind", MECHANISM_KINDS)
+    tree = _Tree(vals, p)
+    if kind == "static":
+        alloc, pay = _static_lp(tree, ir)
+    else:
+        alloc, pay = _general_lp(tree, ir)
+    alloc = [np.clip(a, 0.0, 1.0) for a in alloc]
+    return Mechanism(vals, p, tuple(alloc), pay, kind, ir)
+
+
+def revenue_range(values: Sequence[Any], probs: Any, allocation: Sequence[Any]) -> tuple[float, float]:
+    """Smallest and largest expected revenue of incentive-compatible payments for a given allocation rule.
+
+    Payments range over all those that make the ``general`` mechanism with this allocation
+    incentive compatible (against every reporting strategy) and give the lowest first-period
+    type (of positive probability) an interim expected utility of exactly 0. Dynamic revenue
+    equivalence says that with continuous types the range is a single point; on a finite grid it
+    is an interval whose width measures the slack of discrete incentive constraints.
+
+    Parameters
+    ----------
+    values, probs
+        The model, as in :func:`optimal_mechanism`.
+    allocation : sequence of T arrays
+        ``allocation[t]`` of shape ``(m_1, ..., m_{t+1})``, entries in [0, 1].
+
+    Returns
+    -------
+    (float, float)
+        The minimum and maximum expected revenue.
+
+    Raises
+    ------
+    ValueError
+        For a bad model, or an allocation of the wrong shape or outside [0, 1].
+
+    Examples
+    --------
+    One good, values 1 and 2, sold to the high type only: the low type gets 0, and the high
+    type's price can be anything in [1, 2].
+
+    >>> revenue_range([[1.0, 2.0]], [0.5, 0.5], [[0.0, 1.0]])
+    (0.5, 1.0)
+    """
+    mech = make_mechanism(values, probs, allocation, np.zeros(np.shape(probs)))
+    tree = _Tree(mech.values, mech.probs)
+    try:
+        lo_mech = _general_lp(tree, None, list(mech.allocation), sense=1.0)
+        hi_mech = _general_lp(tree, None, list(mech.allocation), sense=-1.0)
+    except RuntimeError as exc:
+        raise ValueError("allocation cannot be implemented: no payments make it incentive compatible") from exc
+    lo_rev = float(np.sum(mech.probs * lo_mech[1]))
+    hi_rev = float(np.sum(mech.probs * hi_mech[1]))
+    return lo_rev, hi_rev
