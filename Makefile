@@ -1,8 +1,9 @@
 # Dynamic Mechanism Design — an executable textbook
 #   make book   create .venv, install from this repo, build the HTML book
 #   make test   every check: mdlib tests + doctests, chapters under nbval,
-#               the strict (-W) book build, the offline browser check
-# See README.md for the rest (make lab, make pdf, make bench).
+#               the strict (-W) book build, the offline browser check,
+#               the student edition, the PDF (skipped without TeX), the autograder
+# See README.md for the rest (make lab, make pdf, make student, make assignments, make bench).
 
 SHELL       := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -19,10 +20,10 @@ JB_FLAGS    := -W -n --keep-going
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
 
 .PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
-        lab pdf bench constraints clean distclean
+        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,9p' Makefile
 
 $(STAMP): pyproject.toml tools/constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required, found " + sys.version.split()[0]'
@@ -45,7 +46,7 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-test: test-lib test-notebooks test-book check-site check-determinism
+test: test-lib test-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml).
@@ -72,7 +73,31 @@ check-site: html
 check-determinism: html
 	$(PY) tools/check_determinism.py $(BUILD)
 
+# The student edition has every exercise and no solution (the instructor book is the negative control).
+test-student: html student
+	REQUIRE_BUILT_SITES=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_student_edition.py
+
+# The PDF has every chapter title of _toc.yml and no unresolved reference "??" (skipped without TeX).
+test-pdf: html
+	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null; then \
+	  $(MAKE) --no-print-directory pdf && REQUIRE_BUILT_PDF=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_pdf.py; \
+	else \
+	  echo "test-pdf SKIPPED: needs xelatex, latexmk and pdftotext (README, section PDF; .ci/run installs them)"; \
+	fi
+
+# The autograder (otter run) gives the reference solution full marks, a blank or wrong notebook less.
+test-assignments: assignments
+	REQUIRE_BUILT_ASSIGNMENTS=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_assignments.py
+
 # ---------------------------------------------------------------- extras
+# Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/.
+assignments: $(STAMP)
+	MPLBACKEND=Agg $(PY) tools/make_assignments.py
+
+# The student edition: the same book without solutions, in _build/student/html (reuses the execution cache).
+student: vendor
+	$(PY) tools/build_student.py $(JB_FLAGS)
+
 lab: $(STAMP)
 	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[dev]"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab book/
@@ -86,6 +111,10 @@ pdf: vendor
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_chapters.py
+
+# Each page's run time, for the table of the instructor guide (commit the JSON file).
+chapter-times: $(STAMP)
+	$(PY) benchmarks/bench_chapters.py --json benchmarks/chapter_times.json
 
 constraints: $(STAMP)
 	{ sed -n '1,2p' tools/constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^mdlib'; } > tools/constraints.txt.new

@@ -42,3 +42,41 @@ def test_external_resources_are_detected():
 def test_site_without_index_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="no index.html"):
         check_site.main([str(tmp_path)])
+
+
+def _article(body: str) -> str:
+    return f"<html><body><nav><img src='logo.png'></nav><article class='bd-article'>{body}</article></body></html>"
+
+
+def test_images_need_alt_text_and_a_captioned_figure():
+    good = "<figure><img alt='Two revenue curves, each peaking once.' src='../_images/a.png'><figcaption>Revenue curves.</figcaption></figure>"
+    assert check_site.audit_images(_article(good)) == (1, [])  # the logo outside the article is not a figure of the text
+    for bad, problem in [
+        ("<figure><img src='../_images/a.png'><figcaption>c</figcaption></figure>", "without alt text"),
+        ("<figure><img alt='' src='a.png'><figcaption>c</figcaption></figure>", "without alt text"),
+        ("<figure><img alt='../_images/a.png' src='../_images/a.png'><figcaption>c</figcaption></figure>", "without alt text"),
+        ("<p><img alt='A curve.' src='a.png'></p>", "outside a figure"),
+        ("<figure><img alt='A curve.' src='a.png'></figure>", "without a caption"),
+    ]:
+        count, problems = check_site.audit_images(_article(bad))
+        assert count == 1 and len(problems) == 1 and problem in problems[0], (bad, problems)
+
+
+def test_screenshot_names_follow_the_pages(tmp_path):
+    site = tmp_path / "html"
+    assert check_site.screenshot_name(site, site / "book" / "static_mechanisms.html") == "static_mechanisms.png"
+    assert check_site.screenshot_name(site, site / "book" / "problem_sets" / "static_benchmark.html") == "problem_sets_static_benchmark.png"
+
+
+@needs_browser
+def test_a_page_without_alt_text_fails_and_every_book_page_is_screenshot(tmp_path, capsys):
+    site = tmp_path / "html"
+    (site / "book").mkdir(parents=True)
+    (site / "index.html").write_text("<html><body>index</body></html>")
+    (site / "book" / "chapter.html").write_text(_article("<figure><img src='x.png'><figcaption>c</figcaption></figure>"))
+    shots = tmp_path / "shots"
+    assert check_site.main([str(site), "--screenshots", str(shots)]) == 1
+    out = capsys.readouterr().out
+    assert "image without alt text: x.png" in out and "FAILED" in out
+    assert [p.name for p in shots.iterdir()] == ["chapter.png"]
+    assert (shots / "chapter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,7 +8,11 @@ For every HTML page of the book we
    (``unshare --net``; where that is not permitted, Chromium's own proxy and resolver
    switches block every request) and dump the DOM after the page's scripts ran;
 3. require typeset math (``<mjx-container``) on every page whose HTML has math, and
-   rendered widgets (``jupyter-widgets``) on every page that embeds widget views.
+   rendered widgets (``jupyter-widgets``) on every page that embeds widget views;
+4. require every image in a book page's text to have alt text (not empty, not its file name) and to
+   sit in a figure with a caption;
+5. save a screenshot of each book page (the top 1280 × 1600 pixels, after its scripts ran) in
+   ``_build/screenshots/<page>.png``, so a reader can look at every page without a browser.
 
 Usage: ``python tools/check_site.py _build/html`` — exits non-zero on any failure.
 """
@@ -16,12 +20,14 @@ Usage: ``python tools/check_site.py _build/html`` — exits non-zero on any fail
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -46,10 +52,65 @@ class PageReport:
     has_widgets: bool
     widgets_ok: bool
     external: list[str]
+    images: int = 0
+    image_problems: list[str] = field(default_factory=list)
+    screenshot: str = ""
 
     @property
     def ok(self) -> bool:
-        return (self.math_ok or not self.has_math) and (self.widgets_ok or not self.has_widgets) and not self.external
+        return ((self.math_ok or not self.has_math) and (self.widgets_ok or not self.has_widgets)
+                and not self.external and not self.image_problems)
+
+
+IMAGE_FILE = re.compile(r"\.(png|jpe?g|gif|svg|webp)$", re.I)
+
+
+class ImageAudit(HTMLParser):
+    """Find images in the page's text (``<article>``) without alt text or outside a captioned figure."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.article_depth = 0
+        self.figures: list[dict] = []       # open <figure> elements: {"caption": bool, "images": [...]}
+        self.images = 0
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "article":
+            self.article_depth += 1
+        if not self.article_depth:
+            return
+        if tag == "figure":
+            self.figures.append({"caption": False, "images": []})
+        elif tag == "figcaption" and self.figures:
+            self.figures[-1]["caption"] = True
+        elif tag == "img":
+            self.images += 1
+            a = dict(attrs)
+            src, alt = a.get("src") or "?", (a.get("alt") or "").strip()
+            name = Path(src).name
+            if not alt or alt == src or Path(alt).name == name or IMAGE_FILE.search(alt):
+                self.problems.append(f"image without alt text: {name}")
+            if self.figures:
+                self.figures[-1]["images"].append(name)
+            else:
+                self.problems.append(f"image outside a figure (no caption): {name}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "article" and self.article_depth:
+            self.article_depth -= 1
+        elif tag == "figure" and self.article_depth and self.figures:
+            figure = self.figures.pop()
+            if not figure["caption"]:
+                self.problems += [f"figure without a caption: {name}" for name in figure["images"]]
+
+
+def audit_images(source: str) -> tuple[int, list[str]]:
+    """Number of images in the page's text, and what is wrong with them."""
+    audit = ImageAudit()
+    audit.feed(source)
+    audit.close()
+    return audit.images, audit.problems
 
 
 def find_browser() -> str:
@@ -68,8 +129,8 @@ def isolate_network() -> list[str]:
     return []
 
 
-def render(browser: str, prefix: list[str], page: Path, budget_ms: int) -> str:
-    """Return the DOM of ``page`` after its scripts ran in headless Chromium with no network."""
+def chromium(browser: str, prefix: list[str], page: Path, budget_ms: int, *action: str) -> str:
+    """Run headless Chromium with no network on ``page`` with ``action`` (e.g. ``--dump-dom``); return stdout."""
     cmd = [
         *prefix,
         browser,
@@ -81,7 +142,7 @@ def render(browser: str, prefix: list[str], page: Path, budget_ms: int) -> str:
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--allow-file-access-from-files",
         f"--virtual-time-budget={budget_ms}",
-        "--dump-dom",
+        *action,
         page.resolve().as_uri(),
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -90,12 +151,39 @@ def render(browser: str, prefix: list[str], page: Path, budget_ms: int) -> str:
     return result.stdout
 
 
-def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_ms: int) -> PageReport:
+def render(browser: str, prefix: list[str], page: Path, budget_ms: int) -> str:
+    """Return the DOM of ``page`` after its scripts ran in headless Chromium with no network."""
+    return chromium(browser, prefix, page, budget_ms, "--dump-dom")
+
+
+def screenshot(browser: str, prefix: list[str], page: Path, budget_ms: int, target: Path) -> Path:
+    """Save the top of ``page`` as it renders (scripts run, no network) to the PNG ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    chromium(browser, prefix, page, budget_ms, "--hide-scrollbars", "--window-size=1280,1600",
+             f"--screenshot={target.resolve()}")
+    if not target.exists() or target.stat().st_size == 0:
+        raise RuntimeError(f"chromium wrote no screenshot of {page}")
+    return target
+
+
+def screenshot_name(site: Path, page: Path) -> str:
+    """``book/static_mechanisms.html`` -> ``static_mechanisms.png``; nested pages keep their folder in the name."""
+    rel = page.relative_to(site).with_suffix("")
+    parts = rel.parts[1:] if rel.parts[0] == "book" and len(rel.parts) > 1 else rel.parts
+    return "_".join(parts) + ".png"
+
+
+def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_ms: int,
+               shots: Path | None = None) -> PageReport:
     source = page.read_text(encoding="utf-8")
     has_math = bool(MATH_SOURCE.search(source))
     has_widgets = WIDGET_SOURCE in source
     external = EXTERNAL.findall(source)
+    chapter = page.relative_to(site).parts[0] == "book"   # a page of the book, not an index Sphinx generates
+    images, image_problems = audit_images(source) if chapter else (0, [])
     dom = render(browser, prefix, page, budget_ms) if (has_math or has_widgets) else ""
+    shot = screenshot(browser, prefix, page, budget_ms, shots / screenshot_name(site, page)) if shots and chapter else None
     return PageReport(
         page=str(page.relative_to(site)),
         has_math=has_math,
@@ -103,6 +191,9 @@ def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_m
         has_widgets=has_widgets,
         widgets_ok=bool(WIDGET_RENDERED.search(dom)),
         external=external,
+        images=images,
+        image_problems=image_problems,
+        screenshot=str(shot) if shot else "",
     )
 
 
@@ -120,22 +211,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
     parser.add_argument("--budget-ms", type=int, default=15000, help="Chromium virtual time budget per page")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--screenshots", type=Path, default=None,
+                        help="folder for one PNG per page (default: screenshots/ beside the site folder)")
+    parser.add_argument("--no-screenshots", action="store_true", help="skip the screenshots")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").exists():
         raise SystemExit(f"{args.site} has no index.html: build the book first (make book)")
+    shots = None if args.no_screenshots else (args.screenshots or args.site.resolve().parent / "screenshots")
     browser, prefix = find_browser(), isolate_network()
     pages = pages_of(args.site)
     with ThreadPoolExecutor(args.jobs) as pool:
-        reports = list(pool.map(lambda p: check_page(browser, prefix, args.site, p, args.budget_ms), pages))
+        reports = list(pool.map(lambda p: check_page(browser, prefix, args.site, p, args.budget_ms, shots), pages))
     isolation = "network namespace (unshare --net)" if prefix else "Chromium proxy/resolver block"
     print(f"offline site check: {len(reports)} pages, Chromium with no network via {isolation}")
-    print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s}")
+    print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s} {'images':>8s}")
     mark = lambda has, ok: "-" if not has else ("ok" if ok else "FAIL")  # noqa: E731
     for r in reports:
         print(f"{r.page:45s} {mark(r.has_math, r.math_ok):>8s} {mark(r.has_widgets, r.widgets_ok):>8s} "
-              f"{('ok' if not r.external else 'FAIL'):>8s}")
+              f"{('ok' if not r.external else 'FAIL'):>8s} {mark(bool(r.images or r.image_problems), not r.image_problems):>8s}")
         for ref in r.external:
             print(f"    external resource: {ref}")
+        for problem in r.image_problems:
+            print(f"    {problem}")
+    if shots:
+        taken = sum(bool(r.screenshot) for r in reports)
+        print(f"screenshots of every book page ({taken} PNG files, top 1280 x 1600 pixels): {os.path.abspath(shots)}")
     failed = [r.page for r in reports if not r.ok]
     if not any(r.has_math for r in reports):
         failed.append("(no page has math: the check would be vacuous)")

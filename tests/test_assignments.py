@@ -1,0 +1,124 @@
+"""Autograded assignments (``make assignments``): the autograder separates right from wrong.
+
+For every problem set, Otter-Grader's own runner (``otter run``, no container) grades three
+submissions with the generated autograder: the reference solution must get full marks, the blank
+student notebook none, and a wrong submission (one answer per graded problem changed) strictly
+less than full marks on every graded problem.  The student notebook must contain no solution text
+and no test.
+
+The tests of the built assignments run under ``make test-assignments``, which builds them and sets
+``REQUIRE_BUILT_ASSIGNMENTS=1``; elsewhere they skip.  The tests of the conversion always run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = Path(os.environ.get("ASSIGNMENTS_DIR", ROOT / "_build" / "assignments"))
+OTTER = Path(sys.executable).parent / "otter"
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+make_assignments = _load("make_assignments", ROOT / "tools" / "make_assignments.py")
+student_edition = _load("student_edition_checks", ROOT / "tests" / "test_student_edition.py")
+SETS = make_assignments.problem_sets()
+
+
+# ------------------------------------------------------------------ the conversion (always)
+def test_every_problem_set_has_autograded_problems():
+    assert SETS, "no problem set in book/problem_sets"
+    for source in SETS:
+        _, points = make_assignments.master_notebook(source)
+        assert points and all(p >= 1 for p in points.values()), f"{source.name}: no autograded problem"
+
+
+def test_graded_names_and_test_cases():
+    answer = "x, y = 1, 2\nhelper = 3\nbest = x + y"
+    tests = "_t = 1e-9\nassert abs(best - 3) < _t\nassert y == 2"
+    assert make_assignments.graded_names(answer, tests) == ["y", "best"]
+    assert make_assignments.test_cases(tests) == ["_t = 1e-9\nassert abs(best - 3) < _t", "_t = 1e-9\nassert y == 2"]
+
+
+def test_static_benchmark_questions():
+    _, points = make_assignments.master_notebook(ROOT / "book" / "problem_sets" / "static_benchmark.md")
+    assert points == {"ps-static-pareto": 2, "ps-static-two-bands": 6, "ps-static-all-pay": 3}
+
+
+# ------------------------------------------------------------------ the built assignments
+def built(source: Path) -> Path:
+    if os.environ.get("REQUIRE_BUILT_ASSIGNMENTS") != "1":
+        pytest.skip("checks the built assignments: run `make test-assignments`")
+    where = OUT / source.stem
+    if not (where / "student" / f"{source.stem}.ipynb").exists():
+        pytest.fail(f"{where} is not built (make assignments)")
+    return where
+
+
+def grade(where: Path, submission: nbformat.NotebookNode, tmp_path: Path, label: str) -> dict[str, tuple[float, float]]:
+    """(score, max score) of each graded question, from ``otter run`` with the autograder zip."""
+    (autograder,) = sorted((where / "autograder").glob("*-autograder_*.zip"))[-1:]
+    run = tmp_path / label
+    run.mkdir()
+    path = run / "submission.ipynb"
+    nbformat.write(submission, path)
+    env = {**os.environ, "MPLBACKEND": "Agg", "PATH": f"{OTTER.parent}{os.pathsep}{os.environ['PATH']}"}
+    subprocess.run([str(OTTER), "run", "--no-logo", "-a", str(autograder), "-o", str(run), str(path)],
+                   check=True, capture_output=True, text=True, env=env, cwd=run)
+    tests = json.loads((run / "results.json").read_text())["tests"]
+    return {t["name"]: (t["score"], t["max_score"]) for t in tests if "max_score" in t and t["name"] != "Public Tests"}
+
+
+@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
+def test_student_notebook_has_no_solution_and_no_test(source):
+    where = built(source)
+    student = nbformat.read(where / "student" / f"{source.stem}.ipynb", as_version=4)
+    text = student_edition.normalise("\n".join(c.source for c in student.cells))
+    leaked = [f for frags in student_edition.solution_fragments(source).values() for f in frags if f in text]
+    assert not leaked, f"solution text in the student notebook: {leaked[:5]}"
+    assert "assert" not in text and "SOLUTION" not in text, "tests or solution markers in the student notebook"
+    for frags in student_edition.exercise_fragments(source).values():
+        missing = [f for f in frags if f not in text]
+        assert not missing, f"exercise text missing from the student notebook: {missing}"
+
+
+@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
+def test_autograder_gives_full_marks_to_the_reference_only(source, tmp_path):
+    where = built(source)
+    reference = nbformat.read(where / "autograder" / f"{source.stem}.ipynb", as_version=4)
+    blank = nbformat.read(where / "student" / f"{source.stem}.ipynb", as_version=4)
+    _, points = make_assignments.master_notebook(source)
+
+    scores = grade(where, reference, tmp_path, "reference")
+    assert set(scores) == set(points)
+    assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference: {scores}"
+
+    scores = grade(where, blank, tmp_path, "blank")
+    assert all(score == 0 for score, _ in scores.values()), f"a blank notebook scored: {scores}"
+
+    # Wrong: the reference with the first graded answer of every question moved a little, in the answer
+    # cell itself (Otter checks a question right after the cell that carries its tests).
+    wrong = nbformat.read(where / "autograder" / f"{source.stem}.ipynb", as_version=4)
+    answer_cells = [c for c in wrong.cells if c.get("metadata", {}).get("otter", {}).get("tests")]
+    assert len(answer_cells) == len(points)
+    for cell in answer_cells:
+        first = re.findall(r"^(\w+) = \.\.\.", cell.source, re.M)[0]
+        cell.source += f"\n{first} = {first} + 0.25"
+    scores = grade(where, wrong, tmp_path, "wrong")
+    assert all(score < top for score, top in scores.values()), f"a wrong answer got full marks: {scores}"
