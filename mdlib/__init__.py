@@ -69,6 +69,25 @@ from .finite import (  # noqa: E402
 
 __all__ += ["optimal_mechanism", "audit", "make_mechanism", "revelation", "revenue_range", "Mechanism", "Audit", "Revelation"]
 # --- sequential screening (mdlib.screening)
+from .screening import (  # noqa: E402
+    Menu,
+    NotMonotoneError,
+    OptionContract,
+    dynamic_virtual_value,
+    informativeness,
+    optimal_option_contract,
+    value_distribution,
+)
+
+__all__ += [
+    "optimal_option_contract",
+    "OptionContract",
+    "Menu",
+    "NotMonotoneError",
+    "informativeness",
+    "dynamic_virtual_value",
+    "value_distribution",
+]
 # --- Markov decision problems and the dynamic pivot (mdlib.mdp, mdlib.pivot)
 from .mdp import MDPSolution, action_values, evaluate_policy, solve_mdp  # noqa: E402
 from .pivot import (  # noqa: E402

@@ -1,0 +1,318 @@
+"""Tests of mdlib.screening: option contracts for one buyer who learns his value after contracting.
+
+Order: closed forms (uniform and Gaussian additive news, multiplicative news) derived
+with sympy or quadrature, then the informativeness and the dynamic virtual value, then
+incentive compatibility by deviation search (including a clamped strike and a
+non-monotone instance), then hypothesis properties, then a seeded Monte Carlo check,
+then input validation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from mdlib import (
+    NotMonotoneError,
+    dynamic_virtual_value,
+    informativeness,
+    optimal_option_contract,
+    posted_price_revenue,
+    value_distribution,
+)
+
+UNIFORM_TAU = stats.uniform(0, 1)
+SIGMA = 0.25
+
+
+def uniform_news(t):
+    """v = tau + U[-1/2, 1/2] (digest 004, example E1)."""
+    return stats.uniform(t - 0.5, 1.0)
+
+
+def gaussian_news(t):
+    """v = tau + N(0, sigma^2) (digest 002, section 4.5)."""
+    return stats.norm(t, SIGMA)
+
+
+@pytest.fixture(scope="module")
+def e1():
+    return optimal_option_contract(UNIFORM_TAU, uniform_news)
+
+
+@pytest.fixture(scope="module")
+def gauss():
+    return optimal_option_contract(UNIFORM_TAU, gaussian_news)
+
+
+class _MixtureE4(stats.rv_continuous):
+    """F(x | t) = t x^2 + (1 - t) x on [0, 1] (digest 004, example E4)."""
+
+    def _argcheck(self, t):
+        return (t >= 0) & (t <= 1)
+
+    def _cdf(self, x, t):
+        return t * x**2 + (1 - t) * x
+
+    def _pdf(self, x, t):
+        return 1 - t + 2 * t * x
+
+    def _ppf(self, u, t):
+        safe = np.where(t > 0, t, 1.0)
+        root = (-(1 - t) + np.sqrt((1 - t) ** 2 + 4 * t * u)) / (2 * safe)
+        return np.where(t > 0, root, u)
+
+
+E4 = _MixtureE4(a=0.0, b=1.0, name="e4", shapes="t")
+
+
+def e1_exact():
+    """Strike, utility, fee and revenue of E1, derived with sympy from psi = v - (1 - tau)."""
+    t, s, v = sp.symbols("tau s v", real=True)
+    k = sp.solve(sp.Eq(v - (1 - t), 0), v)[0]  # psi(tau, k) = 0
+    # P(v >= k | tau) for v ~ U[tau - 1/2, tau + 1/2], clipped to [0, 1]
+    prob = sp.Piecewise((0, t <= sp.Rational(1, 4)), (2 * t - sp.Rational(1, 2), t <= sp.Rational(3, 4)), (1, True))
+    U = sp.piecewise_fold(sp.integrate(prob.subs(t, s), (s, 0, t)))
+    call = sp.Piecewise(
+        (0, t <= sp.Rational(1, 4)),
+        ((t + sp.Rational(1, 2) - k) ** 2 / 2, t <= sp.Rational(3, 4)),
+        (t - k, True),
+    )
+    fee = sp.piecewise_fold(call - U)
+    revenue = sp.integrate(call + k * prob - U, (t, 0, 1))
+    return t, k, U, fee, revenue
+
+
+# --------------------------------------------------------------------------- closed forms
+def test_e1_closed_form(e1):
+    t, k, U, fee, revenue = e1_exact()
+    assert revenue == sp.Rational(13, 48)
+    assert e1.revenue == pytest.approx(13 / 48, abs=1e-10)
+    assert e1.ex_ante_revenue == pytest.approx(25 / 48, abs=1e-10)
+    for value in (e1.rent, e1.expected_fee, e1.expected_strike_payment):
+        assert value == pytest.approx(13 / 96, abs=1e-10)
+    assert e1.surplus == pytest.approx(13 / 32, abs=1e-10)
+    assert e1.monotone and e1.diagnosis == ""
+    taus = np.linspace(0, 1, 41)
+    menu = e1.menu(taus)
+    exact = [(float(k.subs(t, x)), float(U.subs(t, x)), float(fee.subs(t, x))) for x in taus]
+    k_ex, U_ex, fee_ex = map(np.array, zip(*exact))
+    assert np.allclose(menu.strike, k_ex, atol=1e-9)  # 1 - tau, also outside the support
+    assert np.allclose(menu.utility, U_ex, atol=1e-9)
+    assert np.allclose(menu.fee, fee_ex, atol=1e-9)
+    assert np.allclose(menu.fee, menu.utility, atol=1e-9)  # fee = U in E1 (digest 004, claim 3)
+    assert np.allclose(menu.exercise_probability, np.clip(2 * taus - 0.5, 0, 1), atol=1e-9)
+
+
+def test_e1_strike_lies_outside_the_support(e1):
+    # types below 1/4 hold an option struck above tau + 1/2: never exercised, fee 0
+    taus = np.array([0.0, 0.1, 0.2])
+    assert np.all(e1.strike(taus) > taus + 0.5)
+    assert np.allclose(e1.fee(taus), 0.0, atol=1e-12)
+    assert np.allclose(e1.exercise_probability(taus), 0.0)
+
+
+def test_gaussian_additive_instance(gauss):
+    """Digest 002, claim 19 and the table of section 4.5 (sigma = 0.25)."""
+    Phi, phi = stats.norm.cdf, stats.norm.pdf
+    taus = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+    U_exact = np.array([integrate.quad(lambda s: Phi((2 * s - 1) / SIGMA), 0, x)[0] for x in taus])
+    m = 2 * taus - 1
+    call_exact = m * Phi(m / SIGMA) + SIGMA * phi(m / SIGMA)
+    menu = gauss.menu(taus)
+    assert np.allclose(menu.strike, 1 - taus, atol=1e-8)
+    assert np.allclose(menu.utility, U_exact, atol=1e-8)
+    assert np.allclose(menu.fee, call_exact - U_exact, atol=1e-8)
+    rev_exact = integrate.quad(lambda x: m_call(2 * x - 1), 0, 1, epsabs=1e-13)[0]
+    assert gauss.revenue == pytest.approx(rev_exact, abs=1e-8)
+    # the digest's rounded numbers
+    assert round(gauss.revenue, 6) == 0.265625 and abs(gauss.revenue - (1 + SIGMA**2) / 4) < 1e-6
+    assert menu.fee[0] == pytest.approx(2e-6, abs=5e-7) and round(menu.fee[2], 6) == 0.049869
+    assert round(menu.fee[-1], 6) == 0.500002 and round(menu.utility[2], 6) == 0.049867
+    assert menu.utility[-1] == pytest.approx(0.5, abs=1e-8)
+    fb = integrate.quad(lambda x: m_call(x, s=SIGMA), 0, 1, epsabs=1e-13)[0]
+    assert gauss.ex_ante_revenue == pytest.approx(fb, abs=1e-8)
+
+
+def m_call(m, s=SIGMA):
+    """E[(m + eps)^+] for eps ~ N(0, s^2)."""
+    return m * stats.norm.cdf(m / s) + s * stats.norm.pdf(m / s)
+
+
+def test_static_posted_price_benchmark():
+    marg = value_distribution(UNIFORM_TAU, gaussian_news)
+    pp = posted_price_revenue(marg)
+    exact_cdf = lambda v: integrate.quad(lambda t: stats.norm.cdf(v, t, SIGMA), 0, 1)[0]  # noqa: E731
+    assert marg.cdf(0.7) == pytest.approx(exact_cdf(0.7), abs=1e-9)
+    assert round(pp.revenue, 6) == 0.250136 and round(pp.price, 4) == 0.5120  # digest 002, section 4.5
+    assert pp.revenue == pytest.approx(pp.price * (1 - exact_cdf(pp.price)), abs=1e-9)
+
+
+def test_multiplicative_news_is_a_posted_price():
+    # v ~ Exp(mean tau), tau ~ U[1, 3]: psi = v (2 tau - 3) / tau, so types above 3/2 buy at strike 0
+    c = optimal_option_contract(stats.uniform(1, 2), lambda t: stats.expon(scale=t))
+    assert c.monotone
+    # below 3/2, psi < 0 on the whole support: the strike is far beyond the value's
+    # 1 - 1e-300 quantile (about 690 tau), where the extended psi crosses zero
+    assert np.all(c.strike([1.0, 1.2, 1.45]) > 600)
+    assert np.all(c.exercise_probability([1.0, 1.2, 1.45]) == 0.0)
+    assert np.allclose(c.strike([1.6, 2.5, 3.0]), 0.0, atol=1e-9)
+    assert c.revenue == pytest.approx(9 / 8, abs=1e-7)
+    # the strike jumps from inf to 0 at 3/2, where U' jumps from 0 to 1: U = (tau - 3/2)^+
+    assert np.allclose(c.fee([1.6, 2.5, 3.0]), 1.5, atol=1e-7)
+    assert np.allclose(c.utility([1.2, 1.6, 2.5]), [0.0, 0.1, 1.0], atol=1e-7)
+    assert c.ex_ante_revenue == pytest.approx(2.0, abs=1e-7)
+
+
+# --------------------------------------------------------------------------- psi and I
+def test_informativeness_closed_forms():
+    v = np.array([-3.0, -0.2, 0.3, 0.8, 4.0])  # inside and outside the support
+    assert np.allclose(informativeness(uniform_news, 0.3, v), 1.0, atol=1e-8)
+    assert np.allclose(informativeness(gaussian_news, 0.3, v), 1.0, atol=1e-8)
+    w = np.array([0.1, 1.0, 3.0])
+    assert np.allclose(informativeness(lambda t: stats.expon(scale=t), 2.0, w), w / 2.0, atol=1e-8)
+    assert np.allclose(informativeness(lambda t: stats.lognorm(0.5, scale=t), 1.5, w), w / 1.5, atol=1e-7)
+    # a family on a fixed support: I = -F_tau / f, sympy
+    t, x = sp.symbols("t x", positive=True)
+    F = t * x**2 + (1 - t) * x  # digest 004, E4 mixture on [0, 1]
+    I_exact = sp.lambdify((t, x), -sp.diff(F, t) / sp.diff(F, x))
+    x_test = np.array([0.05, 0.3, 0.7, 0.95])
+    assert np.allclose(informativeness(E4, 0.4, x_test), I_exact(0.4, x_test), atol=1e-8)
+
+
+def test_dynamic_virtual_value_alpha_form():
+    """Digest 004, claim 19: psi in the E4 model at tau = 0.4, alpha = 0.3 is 0.239110."""
+    v = float(E4(0.4).ppf(0.3))
+    assert round(dynamic_virtual_value(UNIFORM_TAU, E4, 0.4, v), 6) == 0.239110
+    assert dynamic_virtual_value(UNIFORM_TAU, uniform_news, 0.25, 0.6) == pytest.approx(-0.15, abs=1e-9)
+
+
+# --------------------------------------------------------------------------- incentive compatibility
+def max_deviation_gain(contract, taus):
+    payoff = contract.payoff(taus, taus)
+    return float(np.max(payoff - np.diag(payoff)[:, None]))
+
+
+@pytest.mark.parametrize("which", ["e1", "gauss"])
+def test_deviation_search(which, request):
+    c = request.getfixturevalue(which)
+    taus = np.linspace(0, 1, 26)
+    assert max_deviation_gain(c, taus) < 1e-8
+    U = c.utility(taus)
+    assert U[0] == 0.0 and np.all(U >= 0) and np.all(np.diff(U) >= -1e-12)  # IR, U nondecreasing
+    assert np.all(np.diff(c.strike(taus)) <= 1e-9)  # strike nonincreasing
+
+
+def test_clamping_the_strike_breaks_ic(e1):
+    """Clarification: clamping the strike into the support of v | tau is not IC."""
+    taus = np.linspace(0, 1, 41)
+    k = np.minimum(e1.strike(taus), taus + 0.5)  # clamp the never-exercised strikes to the top of the support
+    U = e1.utility(taus)
+
+    def call(t, kk):  # E[(v - k)^+] for v ~ U[t - 1/2, t + 1/2]
+        x = np.clip(t + 0.5 - kk, 0.0, 1.0)
+        return x**2 / 2 + np.maximum(t - 0.5 - kk, 0.0)
+
+    fee = call(taus, k) - U
+    payoff = call(taus[:, None], k[None, :]) - fee[None, :]
+    gain = payoff - np.diag(payoff)[:, None]
+    assert gain.max() > 1e-3  # a type just above 1/4 takes a low type's free option
+    i, j = np.unravel_index(np.argmax(gain), gain.shape)
+    assert taus[i] > 0.25 and taus[j] < 0.25
+    # the unclamped menu has no profitable deviation on the same grid
+    k0 = e1.strike(taus)
+    payoff0 = call(taus[:, None], k0[None, :]) - (call(taus, k0) - U)[None, :]
+    assert (payoff0 - np.diag(payoff0)[:, None]).max() < 1e-9
+
+
+BIMODAL = stats.Mixture(
+    [stats.Uniform(a=1, b=2), stats.Uniform(a=2, b=3), stats.Uniform(a=3, b=4)], weights=[0.6, 0.15, 0.25]
+)
+
+
+def test_not_monotone_is_flagged_and_not_ic():
+    c = optimal_option_contract(BIMODAL, lambda t: stats.norm(t, 0.3), n_grid=121)
+    assert not c.monotone and "ex-ante monotonicity fails" in c.diagnosis
+    assert "strike k(tau) increases" in c.diagnosis
+    # the strike is (1 - G)/g, which jumps up where the density of tau drops (tau = 2)
+    assert c.strike(1.9) < c.strike(2.1)
+    assert max_deviation_gain(c, np.linspace(1, 4, 31)) > 0.1
+    with pytest.raises(NotMonotoneError, match="ex-ante monotonicity"):
+        optimal_option_contract(BIMODAL, lambda t: stats.norm(t, 0.3), n_grid=41, strict=True)
+
+
+# --------------------------------------------------------------------------- properties
+@given(
+    slope=st.floats(0.2, 3.0),
+    noise=st.sampled_from(["norm", "logistic", "uniform"]),
+    scale=st.floats(0.05, 1.0),
+    lo=st.floats(-1.0, 1.0),
+)
+def test_location_families_properties(slope, noise, scale, lo):
+    law = getattr(stats, noise)
+
+    def family(t):
+        return law(slope * t - (scale / 2 if noise == "uniform" else 0.0), scale)
+
+    c = optimal_option_contract(stats.uniform(lo, 1.0), family, n_grid=41)
+    taus = np.linspace(lo, lo + 1.0, 9)
+    assert c.monotone
+    # psi = v - slope (lo + 1 - tau): the strike is slope times the inverse hazard rate
+    assert np.allclose(c.strike(taus), slope * (lo + 1.0 - taus), atol=1e-7)
+    assert max_deviation_gain(c, taus) < 1e-6
+    assert c.revenue == pytest.approx(c.expected_fee + c.expected_strike_payment, abs=1e-7)
+    assert c.revenue == pytest.approx(c.surplus - c.rent, abs=1e-9)
+    assert -1e-9 <= c.revenue <= c.ex_ante_revenue + 1e-9
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+def test_monte_carlo_revenue(gauss):
+    rng = np.random.default_rng(20261201)
+    n = 200_000
+    tau = rng.uniform(0, 1, n)
+    v = tau + SIGMA * rng.standard_normal(n)
+    strike = np.interp(tau, gauss.tau, gauss.strikes)
+    fee = np.interp(tau, gauss.tau, gauss.fees)
+    paid = fee + np.where(v >= strike, strike, 0.0)
+    se = paid.std(ddof=1) / math.sqrt(n)
+    assert abs(paid.mean() - gauss.revenue) < 4 * se
+
+
+# --------------------------------------------------------------------------- validation
+def test_bad_input():
+    with pytest.raises(ValueError, match="first must be"):
+        optimal_option_contract(stats.poisson(3), gaussian_news)
+    with pytest.raises(ValueError, match="second_given_first must be a callable"):
+        optimal_option_contract(UNIFORM_TAU, stats.norm(0, 1))
+    with pytest.raises(ValueError, match="second_given_first"):
+        optimal_option_contract(UNIFORM_TAU, lambda t: stats.poisson(1 + t))
+    with pytest.raises(ValueError, match="second_given_first"):
+        optimal_option_contract(UNIFORM_TAU, lambda t: "not a distribution")
+    with pytest.raises(ValueError, match="first-order stochastic dominance"):
+        optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(-t, 1))
+    with pytest.raises(ValueError, match="smoothly"):
+        optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(0.0 if t < 0.5 else 1.0, 0.3))
+    with pytest.raises(ValueError, match="n_grid"):
+        optimal_option_contract(UNIFORM_TAU, gaussian_news, n_grid=3)
+    with pytest.raises(ValueError, match="n_grid"):
+        optimal_option_contract(UNIFORM_TAU, gaussian_news, n_grid=2.5)
+    with pytest.raises(ValueError, match="n_nodes"):
+        value_distribution(UNIFORM_TAU, gaussian_news, n_nodes=4)
+    with pytest.raises(ValueError, match="tau must lie"):
+        dynamic_virtual_value(UNIFORM_TAU, gaussian_news, 1.5, 0.2)
+
+
+def test_bad_tau_for_a_contract(e1):
+    with pytest.raises(ValueError, match="tau must lie in the support"):
+        e1.strike(-0.1)
+    with pytest.raises(ValueError, match="report must lie"):
+        e1.payoff([0.5], [2.0])
+    with pytest.raises(ValueError, match="tau must not contain NaN"):
+        e1.fee([0.2, float("nan")])
+    assert isinstance(e1.strike(0.5), float) and e1.strike([0.5]).shape == (1,)
