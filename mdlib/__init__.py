@@ -117,3 +117,24 @@ __all__ += [
     "scheduling_pivot",
     "scheduling_pivot_prices",
 ]
+# --- Gittins indices and bandit auctions (mdlib.gittins, mdlib.bandits)
+from .gittins import bernoulli_gittins_index, gittins_index  # noqa: E402
+from .bandits import (  # noqa: E402
+    Arm,
+    DynamicSecondPrice,
+    TwoArmedBandit,
+    beta_bernoulli_arm,
+    dynamic_second_price,
+    two_armed_bandit,
+)
+
+__all__ += [
+    "gittins_index",
+    "bernoulli_gittins_index",
+    "dynamic_second_price",
+    "beta_bernoulli_arm",
+    "two_armed_bandit",
+    "Arm",
+    "DynamicSecondPrice",
+    "TwoArmedBandit",
+]
