@@ -138,3 +138,9 @@ __all__ += [
     "DynamicSecondPrice",
     "TwoArmedBandit",
 ]
+# --- Sequential mechanisms and positive commitment (mdlib.sequential, mdlib.commitment)
+from .sequential import TwoValueRevenues, continuation_revenue, price_points, two_value_revenues  # noqa: E402
+from .commitment import CommitmentGame, PositiveCommitment, commitment_game, positive_commitment  # noqa: E402
+
+__all__ += ["continuation_revenue", "price_points", "two_value_revenues", "TwoValueRevenues"]
+__all__ += ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]

@@ -26,6 +26,16 @@ Utility is additive: the sum of the values of the goods received minus the payme
     One report of the whole type path after all types are known; every ``allocation[t-1]``
     has shape ``(m_1, ..., m_T)`` (the goods are delivered at the end; with additive values
     the delivery date does not matter).
+``kind="deferred"``
+    Ashlagi, Daskalakis and Haghpanah's *general* class: the buyer reports a type in every
+    period, as in ``general``, but every good is allocated after the last report, by the
+    whole report path, so every ``allocation[t-1]`` has shape ``(m_1, ..., m_T)`` and the
+    seller may bundle goods across periods. It contains both ``general`` (an allocation that
+    ignores later reports) and ``static`` (a menu that is incentive compatible on whole paths
+    is so against every reporting strategy), so its optimum is at least both of theirs; with
+    independent types it equals the ``general`` optimum (their Proposition 1). Asking the buyer
+    to re-report his whole history each period, as they do, gives him more ways to lie and
+    the seller nothing she could not get with these direct reports (revelation principle).
 
 **Off-path reports.**
 
@@ -70,7 +80,8 @@ __all__ = [
 ]
 
 IR_KINDS = ("ex-ante", "interim", "ex-post")
-MECHANISM_KINDS = ("general", "separable", "static")
+MECHANISM_KINDS = ("general", "separable", "static", "deferred")
+_FULL_PATH_KINDS = ("static", "deferred")  # kinds whose allocations depend on the whole report path
 _PROB_TOL = 1e-9  # tolerance on the sum of probs
 _TIE_TOL = 1e-12  # best responses within this of the best are ties (the first one is taken)
 
@@ -198,11 +209,11 @@ class Mechanism:
     """Joint probabilities of the type paths, shape ``(m_1, ..., m_T)``."""
     allocation: tuple[NDArray[np.float64], ...]
     """``allocation[t]``: probability of good ``t + 1``, by report history (shape ``(m_1, ..., m_{t+1})`` for
-    ``general``/``separable``, ``(m_1, ..., m_T)`` for ``static``)."""
+    ``general``/``separable``, ``(m_1, ..., m_T)`` for ``static`` and ``deferred``)."""
     payment: NDArray[np.float64]
     """Total payment by report path, shape ``(m_1, ..., m_T)``."""
     kind: str = "general"
-    """``"general"``, ``"separable"`` or ``"static"``."""
+    """``"general"``, ``"separable"``, ``"static"`` or ``"deferred"``."""
     ir: str = "ex-post"
     """The participation constraint the mechanism is meant to satisfy (used by :func:`audit`)."""
 
@@ -213,7 +224,7 @@ class Mechanism:
         for t in range(T):
             v = self.values[t].reshape((1,) * t + (-1,) + (1,) * (T - t - 1))
             x = self.allocation[t]
-            if self.kind != "static":
+            if self.kind not in _FULL_PATH_KINDS:
                 x = x.reshape(x.shape + (1,) * (T - t - 1))
             total = total + v * x
         return total
@@ -300,13 +311,13 @@ def make_mechanism(
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     allocation : sequence of T arrays with entries in [0, 1]
         ``general``/``separable``: ``allocation[t]`` has shape ``(m_1, ..., m_{t+1})`` (good ``t + 1`` is
-        allocated by the reports up to period ``t + 1``); ``static``: every ``allocation[t]`` has shape
-        ``(m_1, ..., m_T)``. Entries are needed at *every* report history, including those of
+        allocated by the reports up to period ``t + 1``); ``static`` and ``deferred``: every
+        ``allocation[t]`` has shape ``(m_1, ..., m_T)``. Entries are needed at *every* report history, including those of
         probability zero: they are what a deviator gets.
     payment : array of shape (m_1, ..., m_T), or sequence of T arrays
         Either the total payment on each report path, or (``general``/``separable``) payments charged at
         each history: ``payment[t]`` of shape ``(m_1, ..., m_{t+1})``, summed along the path.
-    kind : {"general", "separable", "static"}
+    kind : {"general", "separable", "static", "deferred"}
     ir : {"ex-ante", "interim", "ex-post"}
         The participation constraint :func:`audit` reports as ``ir_slack``.
 
@@ -338,7 +349,7 @@ def make_mechanism(
     if not isinstance(allocation, (list, tuple)) or len(allocation) != T:
         raise ValueError(f"allocation must be a sequence of {T} arrays (one per period)")
     alloc = tuple(
-        _as_array(a, m if kind == "static" else m[: t + 1], f"allocation[{t}]", 0.0, 1.0) for t, a in enumerate(allocation)
+        _as_array(a, m if kind in _FULL_PATH_KINDS else m[: t + 1], f"allocation[{t}]", 0.0, 1.0) for t, a in enumerate(allocation)
     )
     per_history = (
         kind != "static"
@@ -406,7 +417,9 @@ def audit(mechanism: Mechanism) -> Audit:
     For ``general``/``separable`` mechanisms the search is backward induction over (belief class of
     the true type history, report history): every report at every history, off-path continuations
     included, so that a misreport may be followed by a best response that lies again. For
-    ``static`` mechanisms it compares every true path with every reported path.
+    ``deferred`` mechanisms the state is (true type history, report history), since the goods
+    received at the end are valued at the true types of every period. For ``static``
+    mechanisms it compares every true path with every reported path.
 
     Parameters
     ----------
@@ -447,6 +460,8 @@ def audit(mechanism: Mechanism) -> Audit:
     ex_ante = float(np.sum(tree.P[T] * path_u))
     if mechanism.kind == "static":
         gain, one_shot, hist, rep = _audit_static(tree, mechanism)
+    elif mechanism.kind == "deferred":
+        gain, one_shot, hist, rep = _audit_deferred(tree, mechanism)
     else:
         gain, one_shot, hist, rep = _audit_general(tree, mechanism)
     slack = {"ex-ante": ex_ante, "interim": interim, "ex-post": ex_post}[mechanism.ir]
@@ -500,6 +515,37 @@ def _audit_static(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int
     hist = _unravel(S[i], m) if gain > 0 else ()
     rep = _unravel(r, m) if gain > 0 else ()
     return gain, gain, hist, rep
+
+
+def _audit_deferred(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+    T, m, H = tree.T, tree.m, tree.H
+    types = np.array(np.unravel_index(np.arange(H[T]), m)).T  # (H_T, T): every path
+    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)
+    X = np.stack([np.asarray(a).reshape(-1) for a in mech.allocation], axis=0)  # (T, H_T)
+    best = V @ X - mech.payment.reshape(-1)[None, :]  # (true path, reported path)
+    truth = best
+    gain, one_shot, where = 0.0, 0.0, ((), ())
+    for t in range(T - 1, -1, -1):
+        nb = best.reshape(H[t], m[t], H[t], m[t])  # (true history, next type, report history, next report)
+        nt = truth.reshape(H[t], m[t], H[t], m[t])
+        kids = np.flatnonzero(tree.supp[t + 1])
+        h, k = kids // m[t], kids % m[t]
+        with_best = nb[h, k, h, :]  # (kids, next report)
+        truthful = nt[h, k, h, k]
+        lie = nt[h, k, h, :].copy()
+        lie[np.arange(len(kids)), k] = -np.inf
+        g_all = with_best.max(axis=1) - truthful
+        if m[t] > 1:
+            one_shot = max(one_shot, float((lie.max(axis=1) - truthful).max()))
+        i = int(np.argmax(g_all))
+        if g_all[i] > gain:
+            gain = float(g_all[i])
+            r = int(np.argmax(with_best[i] >= with_best[i].max() - _TIE_TOL))
+            where = (_unravel(int(kids[i]), m[: t + 1]), (r,))
+        cond = tree.cond[t]  # (H_t, m_t)
+        best = np.einsum("hk,hkr->hr", cond, nb.max(axis=3))
+        truth = np.einsum("hk,hkr->hr", cond, nt[:, np.arange(m[t]), :, np.arange(m[t])].transpose(1, 0, 2))
+    return gain, one_shot, where[0], where[1]
 
 
 # --------------------------------------------------------------------------- the indirect -> direct map
@@ -857,6 +903,109 @@ def _static_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
     return alloc, pay
 
 
+def _deferred_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
+    """The ``deferred`` programme: variables x_t(path), p(path), the truthful values U and the deviators' values Z.
+
+    ``Z[(t, g, r)]`` bounds the best continuation of a buyer whose true history ``g`` has length
+    ``t`` and whose reports ``r`` (length ``t - 1``, not a prefix of ``g``) already lie, just
+    before he sends report ``t``; it only appears on the small side of incentive constraints,
+    so the optimum may take it equal to that best continuation.
+    """
+    T, m, H = tree.T, tree.m, tree.H
+    S = [np.flatnonzero(tree.supp[t]) for t in range(T + 1)]
+    N = len(S[T])
+    pos = np.full(H[T], -1, dtype=np.int64)
+    pos[S[T]] = np.arange(N)
+    types = np.array(np.unravel_index(S[T], m)).T
+    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    nvar = (T + 1) * N  # x_t(path) at t * N + j, p(path) at T * N + j
+    uvar: dict = {}
+    for t in range(1, T):
+        for g in S[t].tolist():
+            uvar[(t, g)] = nvar
+            nvar += 1
+    zvar: dict = {}
+    for t in range(2, T + 1):
+        for g in S[t].tolist():
+            for r in S[t - 1].tolist():
+                if g // m[t - 1] != r:
+                    zvar[(t, g, r)] = nvar
+                    nvar += 1
+
+    def final(g: int, s: int) -> tuple[list, list]:
+        """Utility (as a row) of true path g after reporting path s."""
+        j, i = int(pos[s]), int(pos[g])
+        return [t * N + j for t in range(T)] + [T * N + j], V[i].tolist() + [-1.0]
+
+    def truthful(t: int, g: int) -> tuple[list, list]:
+        return final(g, g) if t == T else ([uvar[(t, g)]], [1.0])
+
+    def lying(t: int, g: int, s: int) -> tuple[list, list]:
+        """Best continuation (as a row) of true history g after reports s, both of length t, g != s."""
+        if t == T:
+            return final(g, s)
+        ks = np.flatnonzero(tree.cond[t][g] > 0)
+        return [zvar[(t + 1, g * m[t] + int(k), s)] for k in ks], tree.cond[t][g, ks].tolist()
+
+    ub_rows: list = []
+    eq_rows: list = []
+
+    def row(store: list, *parts: tuple[list, list, float]) -> None:
+        cols, vals = [], []
+        for c, v, sign in parts:
+            cols += c
+            vals += [sign * x for x in v]
+        store.append((cols, vals))
+
+    for t in range(T):
+        for g in S[t + 1].tolist():
+            h = g // m[t]
+            # no report r beats the truth, for a buyer who has told the truth so far
+            for r in range(m[t]):
+                s = h * m[t] + r
+                if s != g and tree.supp[t + 1][s]:
+                    row(ub_rows, (*lying(t + 1, g, s), 1.0), (*truthful(t + 1, g), -1.0))
+            if 0 < t + 1 < T:  # the truthful value is the expected truthful continuation
+                ks = np.flatnonzero(tree.cond[t + 1][g] > 0)
+                parts = [([uvar[(t + 1, g)]], [1.0], 1.0)]
+                for k in ks.tolist():
+                    c, v = truthful(t + 2, g * m[t + 1] + k)
+                    parts.append((c, v, -float(tree.cond[t + 1][g, k])))
+                row(eq_rows, *parts)
+    for (t, g, r), z in zvar.items():  # a liar's value bounds every report he can send next
+        for k in range(m[t - 1]):
+            s = r * m[t - 1] + k
+            if tree.supp[t][s]:
+                row(ub_rows, (*lying(t, g, s), 1.0), ([z], [1.0], -1.0))
+    if ir == "ex-post":
+        for g in S[T].tolist():
+            row(ub_rows, (*final(g, g), -1.0))
+    elif ir == "interim":
+        for g in S[1].tolist():
+            row(ub_rows, (*truthful(1, g), -1.0))
+    else:
+        row(ub_rows, *[(*truthful(1, g), -float(tree.P[1][g])) for g in S[1].tolist()])
+    ub, eq = _Rows(), _Rows()
+    for rows, store in ((ub_rows, ub), (eq_rows, eq)):
+        if rows:
+            width = max(len(c) for c, _ in rows)
+            cols = np.full((len(rows), width), -1, dtype=np.int64)
+            vals = np.zeros((len(rows), width))
+            for i, (c, v) in enumerate(rows):
+                cols[i, : len(c)] = c
+                vals[i, : len(v)] = v
+            store.add(cols, vals)
+    cost = np.zeros(nvar)
+    cost[T * N + np.arange(N)] = -tree.P[T][S[T]]
+    bounds = np.array([[0.0, 1.0 if np.any(tree.values[t]) else 0.0] for t in range(T) for _ in range(N)]
+                      + [[-np.inf, np.inf]] * (nvar - T * N))
+    sol = _solve_lp(cost, ub, eq, bounds)
+    where = pos[tree.canon[T]]
+    alloc = [sol[t * N + where].reshape(m) for t in range(T)]
+    pay = sol[T * N + where].reshape(m)
+    return alloc, pay
+
+
 def optimal_mechanism(
     values: Sequence[Any],
     probs: Any,
@@ -882,9 +1031,11 @@ def optimal_mechanism(
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     ir : {"ex-ante", "interim", "ex-post"}
         Participation before period 1, after learning the first type, or on every type path.
-    kind : {"general", "separable", "static"}
+    kind : {"general", "separable", "static", "deferred"}
         Reports every period (``"separable"`` is the same class here, see the module docstring),
-        or one report of the whole path at the end.
+        one report of the whole path at the end, or reports every period with all goods
+        allocated after the last report (``"deferred"``; its linear programme has variables for
+        pairs of true and reported histories, so keep it to a few hundred type paths).
 
     Returns
     -------
@@ -912,6 +1063,13 @@ def optimal_mechanism(
     >>> mech = optimal_mechanism([[1.0, 2.0], [1.0, 3.0]], np.full((2, 2), 0.25), ir="ex-ante")
     >>> round(mech.revenue, 9), round(audit(mech).gain, 9)
     (3.5, 0.0)
+
+    With negatively correlated values, allocating both goods after the last report (bundling
+    across periods) beats allocating good 1 in period 1:
+
+    >>> probs = np.array([[0.01, 0.49], [0.49, 0.01]])
+    >>> [round(optimal_mechanism([[1, 2], [1, 2]], probs, kind=k).revenue, 9) for k in ("general", "deferred")]
+    [2.49, 2.97]
     """
     vals, p = _check_model(values, probs)
     ir = _check_choice(ir, "ir", IR_KINDS)
@@ -919,6 +1077,8 @@ def optimal_mechanism(
     tree = _Tree(vals, p)
     if kind == "static":
         alloc, pay = _static_lp(tree, ir)
+    elif kind == "deferred":
+        alloc, pay = _deferred_lp(tree, ir)
     else:
         alloc, pay = _general_lp(tree, ir)
     alloc = [np.clip(a, 0.0, 1.0) for a in alloc]
