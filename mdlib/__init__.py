@@ -73,13 +73,19 @@ from .screening import (  # noqa: E402
     Menu,
     NotMonotoneError,
     OptionContract,
+    HandicapAuction,
+    HandicapSimulation,
     dynamic_virtual_value,
+    handicap_auction,
     informativeness,
     optimal_option_contract,
     value_distribution,
 )
 
 __all__ += [
+    "handicap_auction",
+    "HandicapAuction",
+    "HandicapSimulation",
     "optimal_option_contract",
     "OptionContract",
     "Menu",

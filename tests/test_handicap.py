@@ -1,0 +1,205 @@
+"""Tests of mdlib.screening.handicap_auction: selling to several buyers who learn their values later.
+
+Order: closed forms (uniform news, digest 004 example E2, with sympy; Gaussian news, digest 002
+section 4.6, by nested quadrature), one bidder = the option contract, the revenue identity
+(premiums plus stage-two payments), incentive compatibility of the premium choice by deviation
+search, hypothesis properties, a seeded Monte Carlo of the whole auction, input validation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from mdlib import handicap_auction, optimal_option_contract
+
+UNIFORM_TAU = stats.uniform(0, 1)
+SIGMA = 0.25
+
+
+def uniform_news(t):
+    """v = tau + U[-1/2, 1/2] (digest 004, example E2)."""
+    return stats.uniform(t - 0.5, 1.0)
+
+
+def gaussian_news(t):
+    """v = tau + N(0, sigma^2) (digest 002, section 4.6)."""
+    return stats.norm(t, SIGMA)
+
+
+@pytest.fixture(scope="module")
+def e2():
+    return handicap_auction(UNIFORM_TAU, uniform_news, 2)
+
+
+@pytest.fixture(scope="module")
+def gauss2():
+    return handicap_auction(UNIFORM_TAU, gaussian_news, 2)
+
+
+def e2_exact():
+    """E2 with sympy: psi = 2 tau - 1 + eps has a trapezoidal law on [-3/2, 3/2]."""
+    y, t, e = sp.symbols("y tau eps", real=True)
+    half = sp.Rational(1, 2)
+    # cdf of psi on [0, 3/2] (it is 1/2 + y/2 on [0, 1/2], then a quadratic up to 1)
+    H = sp.Piecewise((half + y / 2, y <= half), (1 - (sp.Rational(3, 2) - y) ** 2 / 4, True))
+    revenue = sp.integrate(1 - H**2, (y, 0, sp.Rational(3, 2)))
+
+    def win(tau):
+        # Pr(psi > rival's psi and psi > 0 | tau) = E[H(psi) 1{psi > 0}], psi = 2 tau - 1 + eps
+        psi = 2 * tau - 1 + e
+        lo = sp.Max(-half, 1 - 2 * tau)
+        return sp.integrate(H.subs(y, psi), (e, lo, half)) if lo < half else sp.Integer(0)
+
+    return revenue, win
+
+
+# --------------------------------------------------------------------------- closed forms
+def test_e2_closed_form(e2):
+    revenue, win = e2_exact()
+    assert revenue == sp.Rational(73, 160)
+    assert e2.revenue == pytest.approx(73 / 160, abs=1e-8)
+    assert e2.revenue_error < 1e-6
+    assert e2.sale_probability == pytest.approx(3 / 4, abs=1e-9)
+    taus = [sp.Rational(1, 2), sp.Rational(3, 4), sp.Integer(1)]
+    exact = [float(win(t)) for t in taus]
+    assert exact[0] == pytest.approx(5 / 16) and exact[2] == pytest.approx(11 / 12)
+    assert np.allclose(e2.win_probability(np.array(taus, dtype=float)), exact, atol=1e-6)
+    # U(1) = int_0^1 Pr(win | t) dt = 3/8 (digest 004, example E2), and U' = Pr(win | tau) (envelope)
+    assert e2.utility(1.0) == pytest.approx(3 / 8, abs=1e-6)
+    h = 1e-4
+    slope = (e2.utility(0.6 + h) - e2.utility(0.6 - h)) / (2 * h)  # away from the kinks at 1/4 and 3/4
+    assert slope == pytest.approx(float(win(sp.Rational(3, 5))), abs=1e-5)
+    assert np.allclose(e2.handicap([0.0, 0.3, 1.0]), [1.0, 0.7, 0.0], atol=1e-9)
+
+
+def test_e2_premium_equals_utility(e2):
+    # in E2, as in E1 (digest 004), the premium equals the ex-ante utility
+    taus = np.linspace(0, 1, 21)
+    assert np.allclose(e2.premium(taus), e2.utility(taus), atol=2e-6)
+
+
+def test_gaussian_two_bidders_by_nested_quadrature(gauss2):
+    # H(x) = Pr(psi <= x) = int_0^1 Phi((x + 1 - 2t) / sigma) dt; revenue = int_0^inf (1 - H^2)
+    def H(x):
+        return integrate.quad(lambda t: stats.norm.cdf((x + 1 - 2 * t) / SIGMA), 0, 1, epsabs=1e-13)[0]
+
+    exact = integrate.quad(lambda x: 1 - H(x) ** 2, 0, 3.5, epsabs=1e-12, limit=200)[0]
+    assert round(exact, 6) == 0.446447  # clarifications: not the digest's Monte Carlo 0.44690
+    assert gauss2.revenue == pytest.approx(exact, abs=1e-9)
+    assert gauss2.revenue_error < 1e-9
+    assert np.allclose(gauss2.handicap(np.linspace(0, 1, 11)), 1 - np.linspace(0, 1, 11), atol=1e-8)
+
+
+# --------------------------------------------------------------------------- one bidder
+@pytest.mark.parametrize("news", [uniform_news, gaussian_news])
+def test_one_bidder_is_the_option_contract(news):
+    auction = handicap_auction(UNIFORM_TAU, news, 1)
+    contract = optimal_option_contract(UNIFORM_TAU, news)
+    assert auction.revenue == pytest.approx(contract.revenue, abs=5e-7)
+    taus = np.linspace(0, 1, 11)
+    assert np.allclose(auction.handicap(taus), contract.strike(taus), atol=1e-8)  # strike = handicap
+    assert np.allclose(auction.premium(taus), contract.fee(taus), atol=5e-6)  # premium = fee
+    assert np.allclose(auction.utility(taus), contract.utility(taus), atol=5e-6)
+
+
+# --------------------------------------------------------------------------- revenue identity
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+def test_premiums_plus_stage_two_payments_equal_expected_max_psi(n):
+    a = handicap_auction(UNIFORM_TAU, gaussian_news, n)
+    assert a.expected_premiums + a.expected_stage_two_payments == pytest.approx(a.revenue, abs=1e-7)
+    assert a.surplus - a.rent == pytest.approx(a.revenue, abs=1e-7)  # revenue = surplus - rents
+    assert a.sale_probability == pytest.approx(1 - 0.5**n, abs=1e-9)  # psi < 0 iff v < 1 - tau: prob 1/2
+
+
+# --------------------------------------------------------------------------- incentive compatibility
+def test_premium_choice_is_incentive_compatible(gauss2):
+    taus = np.linspace(0, 1, 21)
+    reports = np.linspace(0, 1, 41)
+    gain = gauss2.payoff(taus, reports) - gauss2.utility(taus)[:, None]
+    assert gain.max() < 1e-7, "no type gains by buying another type's handicap"
+    # truth is attained on the grid of reports (report = tau at every other point)
+    assert np.abs(np.diag(gauss2.payoff(taus, taus)) - gauss2.utility(taus)).max() < 1e-6
+
+
+def test_premium_increases_and_is_zero_for_the_lowest_type(gauss2, e2):
+    for a in (gauss2, e2):
+        p = a.premium(np.linspace(0, 1, 41))
+        assert abs(p[0]) < 1e-5
+        assert np.all(np.diff(p) > -1e-9)
+        assert np.all(np.diff(a.handicap(np.linspace(0, 1, 41))) < 1e-9)
+
+
+# --------------------------------------------------------------------------- properties
+@settings(max_examples=6)
+@given(sigma=st.floats(0.1, 0.6), n=st.integers(1, 5))
+def test_properties_gaussian_news(sigma, n):
+    news = lambda t: stats.norm(t, sigma)  # noqa: E731
+    a = handicap_auction(UNIFORM_TAU, news, n, n_grid=41)
+    more = handicap_auction(UNIFORM_TAU, news, n + 1, n_grid=41)
+    assert more.revenue > a.revenue  # another bidder adds competition
+    assert a.expected_premiums + a.expected_stage_two_payments == pytest.approx(a.revenue, abs=1e-6)
+    assert 0 <= a.rent and a.revenue <= a.surplus + 1e-9
+    taus = np.linspace(0, 1, 9)
+    gain = a.payoff(taus, taus) - a.utility(taus)[:, None]
+    assert gain.max() < 1e-6
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+def test_simulation_reproduces_the_revenue(gauss2):
+    sim = gauss2.simulate(200_000, np.random.default_rng(2024))
+    se = sim.revenue.std(ddof=1) / np.sqrt(sim.revenue.size)
+    assert abs(sim.revenue.mean() - gauss2.revenue) < 4 * se, "revenue within 4 standard errors"
+    sold = sim.winner >= 0
+    assert abs(sold.mean() - gauss2.sale_probability) < 4 * np.sqrt(0.75 * 0.25 / sold.size)
+    rows = np.arange(sim.winner.size)
+    assert np.all(sim.bid[rows[sold], sim.winner[sold]] >= 0)  # reserve 0 on handicapped bids
+    assert np.all(sim.bid[rows[sold], sim.winner[sold]] == sim.bid[sold].max(1))  # highest psi wins
+    losers = np.ones_like(sim.stage_two_payment, bool)
+    losers[rows[sold], sim.winner[sold]] = False
+    assert np.all(sim.stage_two_payment[losers] == 0)
+    # same seed, same auctions
+    again = gauss2.simulate(1000, np.random.default_rng(7))
+    assert np.array_equal(again.winner, gauss2.simulate(1000, np.random.default_rng(7)).winner)
+
+
+def test_family_that_does_not_broadcast(gauss2):
+    # a family built from float(tau) cannot take arrays: mdlib falls back to one distribution per type
+    scalar_only = handicap_auction(UNIFORM_TAU, lambda t: stats.norm(float(t), SIGMA), 2, n_grid=41)
+    assert scalar_only.revenue == pytest.approx(gauss2.revenue, abs=1e-9)
+    assert np.allclose(scalar_only.premium([0.2, 0.9]), gauss2.premium([0.2, 0.9]), atol=1e-5)  # coarser grid
+
+
+# --------------------------------------------------------------------------- validation
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_bidders": 0}, "n_bidders"),
+        ({"n_bidders": 2.5}, "n_bidders"),
+        ({"n_bidders": True}, "n_bidders"),
+        ({"n_grid": 3}, "n_grid"),
+        ({"first": stats.poisson(3)}, "first"),
+        ({"second_given_first": lambda t: stats.poisson(t + 1)}, "second_given_first"),
+        ({"second_given_first": 3.0}, "second_given_first"),
+        ({"second_given_first": lambda t: stats.expon(scale=t + 0.5)}, "does not depend on v"),
+        ({"second_given_first": lambda t: stats.norm(-t, 0.25)}, "first-order stochastic dominance"),
+        ({"first": stats.pareto(3), "second_given_first": lambda t: stats.norm(t, 0.25)}, "does not increase"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    args = {"first": UNIFORM_TAU, "second_given_first": gaussian_news, "n_bidders": 2} | kwargs
+    with pytest.raises(ValueError, match=match):
+        handicap_auction(**args)
+
+
+def test_bad_simulation_input(gauss2):
+    with pytest.raises(ValueError, match="n_auctions"):
+        gauss2.simulate(0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="rng"):
+        gauss2.simulate(10, 42)
+    with pytest.raises(ValueError, match="tau"):
+        gauss2.premium(1.5)
