@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 import jupytext
-import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -230,7 +230,6 @@ def _pointwise(m: _Model, tau: float, lam: float) -> _Point:
             f"second_given_first must depend smoothly on tau: the quantiles of v given tau have no "
             f"finite derivative in tau at tau = {format_number(tau)}"
         )
-    spread = float(np.nanmax(np.abs(z[ok])) + d0.scale)
     if np.any(dz[ok] < -1e-6 * (1.0 + np.abs(z[ok]))):
         j = int(np.flatnonzero(ok & (dz < -1e-6 * (1.0 + np.abs(z))))[0])
         raise ValueError(

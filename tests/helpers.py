@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -35,3 +36,41 @@ def distributions(draw):
     if kind == "gamma":
         return stats.gamma(draw(st.floats(0.3, 8.0)), scale=draw(st.floats(0.2, 5.0)))
     return stats.lognorm(draw(st.floats(0.2, 2.2)), scale=draw(st.floats(0.2, 5.0)))
+
+
+# Random small finite type trees for the dynamic-mechanism engine (mdlib.finite):
+# T <= max_periods periods with at most max_types types each, independent or correlated.
+@st.composite
+def instances(draw, max_periods=3, max_types=3, independent=None):
+    T = draw(st.integers(1, max_periods))
+    m = tuple(draw(st.integers(1, max_types)) for _ in range(T))
+    indep = draw(st.booleans()) if independent is None else independent
+    if indep:
+        probs = np.ones(())
+        for k in m:
+            w = np.array(draw(st.lists(st.integers(1, 9), min_size=k, max_size=k)), float)
+            probs = np.multiply.outer(probs, w / w.sum())
+    else:
+        n = int(np.prod(m))
+        w = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), float)
+        if w.sum() == 0:
+            w[0] = 1.0
+        probs = (w / w.sum()).reshape(m)
+    values = [np.array(draw(st.lists(st.integers(0, 6), min_size=k, max_size=k)), float) / 2 for k in m]
+    return values, probs
+
+
+# Sequential screening instances (option contracts, handicap auctions): tau ~ U[0, 1] and
+# v = tau + noise, with uniform noise (digest 004, E1/E2) or Gaussian noise (digest 002, 4.5-4.6).
+UNIFORM_TAU = stats.uniform(0, 1)
+SIGMA = 0.25
+
+
+def uniform_news(t):
+    """v = tau + U[-1/2, 1/2]."""
+    return stats.uniform(t - 0.5, 1.0)
+
+
+def gaussian_news(t):
+    """v = tau + N(0, SIGMA^2)."""
+    return stats.norm(t, SIGMA)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given
-from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from mdlib import (

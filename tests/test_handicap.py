@@ -16,19 +16,9 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from mdlib import handicap_auction, optimal_option_contract
+from helpers import SIGMA, UNIFORM_TAU, gaussian_news, uniform_news
 
-UNIFORM_TAU = stats.uniform(0, 1)
-SIGMA = 0.25
-
-
-def uniform_news(t):
-    """v = tau + U[-1/2, 1/2] (digest 004, example E2)."""
-    return stats.uniform(t - 0.5, 1.0)
-
-
-def gaussian_news(t):
-    """v = tau + N(0, sigma^2) (digest 002, section 4.6)."""
-    return stats.norm(t, SIGMA)
+# UNIFORM_TAU, SIGMA, uniform_news and gaussian_news live in tests/helpers.py.
 
 
 @pytest.fixture(scope="module")

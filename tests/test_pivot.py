@@ -10,7 +10,6 @@ validation.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from fractions import Fraction
 from functools import lru_cache
 

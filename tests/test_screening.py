@@ -26,19 +26,9 @@ from mdlib import (
     posted_price_revenue,
     value_distribution,
 )
+from helpers import SIGMA, UNIFORM_TAU, gaussian_news, uniform_news
 
-UNIFORM_TAU = stats.uniform(0, 1)
-SIGMA = 0.25
-
-
-def uniform_news(t):
-    """v = tau + U[-1/2, 1/2] (digest 004, example E1)."""
-    return stats.uniform(t - 0.5, 1.0)
-
-
-def gaussian_news(t):
-    """v = tau + N(0, sigma^2) (digest 002, section 4.5)."""
-    return stats.norm(t, SIGMA)
+# UNIFORM_TAU, SIGMA, uniform_news and gaussian_news live in tests/helpers.py.
 
 
 @pytest.fixture(scope="module")

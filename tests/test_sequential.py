@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from mdlib import audit, make_mechanism, optimal_mechanism
 from mdlib.finite import IR_KINDS
+from helpers import instances
 
 TOL = 1e-9
 VB = [[1.0, 2.0], [1.0, 2.0]]
@@ -99,24 +100,7 @@ def test_negative_correlation_counts(lam, general_below, static_above):
 
 
 # --------------------------------------------------------------------------- hypothesis properties
-@st.composite
-def instances(draw, max_periods=3, max_types=3, independent=None):
-    T = draw(st.integers(1, max_periods))
-    m = tuple(draw(st.integers(1, max_types)) for _ in range(T))
-    indep = draw(st.booleans()) if independent is None else independent
-    if indep:
-        probs = np.ones(())
-        for k in m:
-            w = np.array(draw(st.lists(st.integers(1, 9), min_size=k, max_size=k)), float)
-            probs = np.multiply.outer(probs, w / w.sum())
-    else:
-        n = int(np.prod(m))
-        w = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)), float)
-        if w.sum() == 0:
-            w[0] = 1.0
-        probs = (w / w.sum()).reshape(m)
-    values = [np.array(draw(st.lists(st.integers(0, 6), min_size=k, max_size=k)), float) / 2 for k in m]
-    return values, probs
+# `instances` (random small type trees) lives in tests/helpers.py.
 
 
 @given(instances())
