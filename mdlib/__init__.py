@@ -150,3 +150,6 @@ from .commitment import CommitmentGame, PositiveCommitment, commitment_game, pos
 
 __all__ += ["continuation_revenue", "price_points", "two_value_revenues", "TwoValueRevenues"]
 __all__ += ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]
+# --- virtual weights and the single-buyer menu (mdlib.virtual)
+# --- weighted (virtual) pivot (mdlib.pivot)
+# --- bandit auctions, revenue-optimal (mdlib.bandits)
