@@ -518,9 +518,10 @@ def _tau_grid(G: _Dist, n: int) -> NDArray[np.float64]:
     if all(ends_ok):
         return np.linspace(G.lo, G.hi, n)
     # quantile grid, geometric toward unbounded ends
-    k_tail = max(4, n // 10)
+    n_open = 2 - sum(ends_ok)  # ends that need a geometric tail
+    k_tail = min(max(4, n // 10), (n - 2) // n_open)  # leave at least two middle points
     tail = np.geomspace(1e-10, 0.02, k_tail, endpoint=False)
-    mid = np.linspace(0.02, 0.98, n - 2 * k_tail)
+    mid = np.linspace(0.02, 0.98, n - n_open * k_tail)
     u = np.concatenate([tail if not ends_ok[0] else [], mid, 1 - tail[::-1] if not ends_ok[1] else []])
     lo_u = [0.0] if ends_ok[0] else []
     hi_u = [1.0] if ends_ok[1] else []

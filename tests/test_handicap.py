@@ -193,3 +193,12 @@ def test_bad_simulation_input(gauss2):
         gauss2.simulate(10, 42)
     with pytest.raises(ValueError, match="tau"):
         gauss2.premium(1.5)
+
+
+@pytest.mark.parametrize("n_grid", [5, 6, 11])
+def test_small_grids_with_an_unbounded_type_distribution(n_grid):
+    """A coarse type grid for an unbounded first type still has its middle points (no crash)."""
+    res = handicap_auction(stats.expon(), lambda t: stats.norm(t, 0.25), 2, n_grid=n_grid)
+    fine = handicap_auction(stats.expon(), lambda t: stats.norm(t, 0.25), 2)
+    assert res.tau.size >= 4 and np.all(np.diff(res.tau) > 0)
+    assert res.revenue == pytest.approx(fine.revenue, abs=1e-9)  # revenue does not use the type grid
