@@ -153,3 +153,6 @@ __all__ += ["positive_commitment", "commitment_game", "PositiveCommitment", "Com
 # --- virtual weights and the single-buyer menu (mdlib.virtual)
 # --- weighted (virtual) pivot (mdlib.pivot)
 # --- bandit auctions, revenue-optimal (mdlib.bandits)
+from .bandits import AR1Stopping, ArrivalAuction, ar1_stopping, arrival_auction, arrival_deviation_gain  # noqa: E402
+
+__all__ += ["ar1_stopping", "arrival_auction", "arrival_deviation_gain", "AR1Stopping", "ArrivalAuction"]

@@ -1,4 +1,5 @@
-"""Tests of mdlib.bandits: the dynamic second-price auction and the two-armed bandit.
+"""Tests of mdlib.bandits: the dynamic second-price auction and the two-armed bandit,
+the once-and-for-all AR(1) auction and the auction with stochastic arrivals.
 
 Order: closed forms and the digest's licensing examples (claims 13-15 of digest 002),
 then hypothesis properties on random frozen-when-idle bidders (Theorem 2 from the
@@ -14,6 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mdlib import (
+    ar1_stopping,
+    arrival_auction,
+    arrival_deviation_gain,
     audit_pivot,
     bernoulli_gittins_index,
     beta_bernoulli_arm,
@@ -182,3 +186,206 @@ def test_bad_input():
         two_armed_bandit([(1, 1), (1, -1)], 0.9)
     with pytest.raises(ValueError, match="record"):
         two_armed_bandit([(1, 1), (1, 1)], 0.9, depth=10, record=11)
+
+
+# --------------------------------------------------------------------------- AR(1) once-and-for-all auction
+NO_SHOCK = ([[1.0]], [0.0])
+WALK = ([[0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.0, 0.5, 0.5]], [-0.1, 0.0, 0.1])
+
+
+def simulate_ar1(res, theta0, h, rho, mean, shocks, d, seed):
+    """Realised δ^τ (θ_w,τ - ρ^τ h_w) of the rule in res, one shock path per profile."""
+    P, z = np.asarray(shocks[0]), np.asarray(shocks[1])
+    rng = np.random.default_rng(seed)
+    batch, n = theta0.shape
+    m = z.size
+    Z = np.full((batch, n), int(np.argmin(np.abs(z))))
+    alive = np.ones(batch, dtype=bool)
+    out = np.zeros(batch)
+    cdf = np.cumsum(P, axis=1)
+    for t in range(res.decision.shape[0]):
+        j = np.ravel_multi_index(tuple(Z.T), (m,) * n)
+        dec = res.decision[t, np.arange(batch), j]
+        sell = alive & (dec >= 0) & (dec < n)
+        w = np.clip(dec, 0, n - 1)
+        th = mean + rho**t * (theta0[np.arange(batch), w] - mean) + z[Z[np.arange(batch), w]]
+        out += np.where(sell, d**t * (th - rho**t * h[np.arange(batch), w]), 0.0)
+        alive &= dec == -1
+        u = rng.random((batch, n))
+        Z = (u[:, :, None] > cdf[Z]).sum(axis=2)
+    return out
+
+
+def test_ar1_deterministic_closed_form():
+    """No shocks, one bidder: the planner sells at the best date of δ^t(μ + ρ^t(θ0 - μ))."""
+    for theta0, rho, mean, d in [(0.0, 0.5, 1.0, 0.8), (0.3, 0.9, 1.0, 0.95), (0.8, 0.7, 0.5, 0.9)]:
+        t = np.arange(40)
+        want = max(0.0, (d**t * (mean + rho**t * (theta0 - mean))).max())
+        res = ar1_stopping([theta0], rho, mean, NO_SHOCK, d, 40)
+        assert abs(res.value[0] - want) < ALGEBRA
+        # with a handicap h the seller's value is the best date of δ^t(θ_t - ρ^t h)
+        res_h = ar1_stopping([theta0], rho, mean, NO_SHOCK, d, 40, handicap=[1 - theta0])
+        want_h = max(0.0, (d**t * (mean + rho**t * (theta0 - mean) - rho**t * (1 - theta0))).max())
+        assert abs(res_h.value[0] - want_h) < ALGEBRA
+
+
+def test_ar1_third_bidder_who_never_wins_changes_nothing():
+    th2 = np.array([[0.2, 0.7], [0.5, 0.5]])
+    two = ar1_stopping(th2, 0.9, 1.0, WALK, 0.9, 8, handicap=1 - th2)
+    th3 = np.column_stack([th2, [0.5, 0.5]])
+    three = ar1_stopping(th3, 0.9, 1.0, WALK, 0.9, 8, handicap=np.column_stack([1 - th2, [1e6, 1e6]]))
+    assert np.allclose(two.value, three.value, atol=ALGEBRA)
+    assert np.allclose(three.win_weight[:, 2], 0.0) and np.allclose(two.win_weight, three.win_weight[:, :2])
+
+
+@given(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.5, 1.0), st.floats(0.0, 2.0))
+def test_ar1_value_is_the_rules_reward(a, b, rho, d, mean):
+    th = np.array([[a, b]])
+    h = 1 - th
+    res = ar1_stopping(th, rho, mean, WALK, d, 12, handicap=h, paths=True)
+    # value = Σ_i S_i - Σ_i h_i Q_i (the reward of the rule it reports)
+    assert abs(res.value[0] - (res.win_value - h * res.win_weight).sum()) < 1e-9
+    eff = ar1_stopping(th, rho, mean, WALK, d, 12, paths=True)
+    assert res.value[0] <= eff.value[0] + 1e-12 and eff.value[0] >= res.win_value.sum() - 1e-12
+    # the welfare lost from t on is at most ρ^t max h
+    gap = eff.value_path - res.welfare_path
+    bound = rho ** np.arange(12)[:, None, None] * h.max()
+    assert (gap >= -1e-12).all() and (gap <= bound + 1e-12).all()
+    # higher initial types win (weakly) more: Q_0 increases in θ_{0,0}
+    up = ar1_stopping(np.array([[min(a + 0.1, 1.0), b]]), rho, mean, WALK, d, 12, handicap=1 - np.array([[min(a + 0.1, 1.0), b]]))
+    assert up.win_weight[0, 0] >= res.win_weight[0, 0] - 1e-12
+
+
+def test_ar1_monte_carlo():
+    rng = np.random.default_rng(5)
+    th = rng.uniform(0, 1, (20_000, 2))
+    res = ar1_stopping(th, 0.8, 1.0, WALK, 0.9, 15, handicap=1 - th)
+    sim = simulate_ar1(res, th, 1 - th, 0.8, 1.0, WALK, 0.9, 6)
+    se = (sim - res.value).std() / np.sqrt(sim.size)
+    assert abs(sim.mean() - res.value.mean()) < 4 * se
+
+
+def test_ar1_bad_input():
+    with pytest.raises(ValueError, match="theta0"):
+        ar1_stopping([[[0.5]]], 0.5, 1.0, NO_SHOCK, 0.9, 3)
+    with pytest.raises(ValueError, match="rho"):
+        ar1_stopping([0.5], 1.5, 1.0, NO_SHOCK, 0.9, 3)
+    with pytest.raises(ValueError, match="shocks"):
+        ar1_stopping([0.5], 0.5, 1.0, ([[0.5]], [0.0]), 0.9, 3)
+    with pytest.raises(ValueError, match="discount"):
+        ar1_stopping([0.5], 0.5, 1.0, NO_SHOCK, 0.0, 3)
+    with pytest.raises(ValueError, match="horizon"):
+        ar1_stopping([0.5], 0.5, 1.0, NO_SHOCK, 0.9, 0)
+    with pytest.raises(ValueError, match="handicap"):
+        ar1_stopping([0.5, 0.2], 0.5, 1.0, NO_SHOCK, 0.9, 3, handicap=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="start"):
+        ar1_stopping([0.5], 0.5, 1.0, NO_SHOCK, 0.9, 3, start=1)
+
+
+# --------------------------------------------------------------------------- stochastic arrivals
+UNIFORM10 = ((np.arange(10) + 1) / 10, np.full(10, 0.1))
+
+
+def best_arrival_pmf(pmf, rate):
+    G = np.exp(-rate * (1 - np.concatenate([[0.0], np.cumsum(pmf)])))
+    return np.diff(np.concatenate([[0.0], G]))
+
+
+def test_arrivals_one_period_closed_form():
+    v, f = UNIFORM10
+    res = arrival_auction(v, f, 0.7, 0.9, 1)
+    assert np.allclose(res.virtual, 2 * v - 1, atol=ALGEBRA), "k/10 - 0.1 (1 - k/10)/0.1 = 2 v_k - 1"
+    pM = best_arrival_pmf(f, 0.7)
+    assert abs(res.revenue - pM[1:] @ np.maximum(res.virtual, 0.0)) < ALGEBRA
+    assert res.cutoff[0] == np.argmax(res.virtual >= 0)
+
+
+@given(st.floats(0.1, 2.0), st.floats(0.6, 1.0), st.integers(1, 8), st.integers(0, 10**6))
+def test_arrivals_properties(rate, d, T, seed):
+    """Constant arrival rate: cut-offs, revenue equivalence, Theorem 6, one-step look-ahead."""
+    rng = np.random.default_rng(seed)
+    K = int(rng.integers(2, 7))
+    f = np.full(K, 1.0 / K)  # uniform on an evenly spaced grid is regular
+    v = np.arange(1, K + 1) * rng.uniform(0.5, 2.0)
+    rev = arrival_auction(v, f, rate, d, T)
+    eff = arrival_auction(v, f, rate, d, T, objective="welfare")
+    assert (np.diff(rev.cutoff) <= 0).all() and (np.diff(eff.cutoff) <= 0).all(), "cut-offs fall"
+    assert rev.revenue >= eff.revenue - 1e-12 and eff.welfare >= rev.welfare - 1e-12
+    assert (rev.cutoff >= eff.cutoff).all(), "the seller is pickier"
+    # interim: monotone in the reported type; revenue equivalence E_k[P_k] = E_k[ψ_k Q_k]
+    for res in (rev, eff):
+        assert (np.diff(res.win, axis=1) >= -1e-12).all()
+        assert np.allclose(np.einsum("k,akb->ab", f, res.payment), np.einsum("k,akb->ab", f * res.virtual, res.win), atol=1e-12)
+        assert arrival_deviation_gain(res).max() < 1e-12, "no misreport or delay pays (Theorem 6)"
+    # before the last period the cut-off is the one-step look-ahead rule
+    pM = best_arrival_pmf(f, rate)
+    w = rev.virtual
+    ola = [k for k in range(K) if w[k] >= d * (pM @ np.maximum(w[k], np.concatenate([[-np.inf], w])))]
+    if T > 1:
+        assert (rev.cutoff[:-1] == (ola[0] if ola else K)).all()
+
+
+@given(st.integers(1, 8), st.integers(0, 10**6))
+def test_arrivals_falling_rate(T, seed):
+    """A rate that falls over the season: the cut-offs fall, and still no delay pays."""
+    rng = np.random.default_rng(seed)
+    v, f = UNIFORM10
+    rate = np.sort(rng.uniform(0.1, 2.0, T))[::-1]
+    res = arrival_auction(v, f, rate, 0.9, T)
+    assert (np.diff(res.cutoff) <= 0).all()
+    assert arrival_deviation_gain(res).max() < 1e-12
+
+
+def simulate_arrivals(res, T, paths, seed):
+    """Discounted revenue when the winner pays P/Q at the sale (earliest arrival wins ties)."""
+    rng = np.random.default_rng(seed)
+    F = np.concatenate([[0.0], np.cumsum(res.pmf)])
+    best = np.zeros(paths, dtype=np.int64)      # b-index of the best present buyer
+    arr = np.zeros(paths, dtype=np.int64)       # his arrival period
+    hist = np.zeros(paths, dtype=np.int64)      # the best before his arrival
+    alive = np.ones(paths, dtype=bool)
+    revenue = np.zeros(paths)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        price = np.where(res.win > 0, res.payment / res.win, 0.0)
+    for t in range(T):
+        G = np.exp(-res.rate[t] * (1 - F))
+        M = (rng.random(paths)[:, None] > G[None, :]).sum(axis=1)
+        new = M > best
+        hist = np.where(new, best, hist)
+        arr = np.where(new, t, arr)
+        best = np.where(new, M, best)
+        sell = alive & (best >= 1) & (best - 1 >= res.cutoff[t])
+        k = np.maximum(best - 1, 0)
+        revenue += np.where(sell, res.discount**t * price[arr, k, hist], 0.0)
+        alive &= ~sell
+    return revenue
+
+
+def test_arrivals_revenue_by_simulation():
+    v, f = UNIFORM10
+    res = arrival_auction(v, f, np.linspace(1.0, 0.3, 8), 0.95, 8)
+    sim = simulate_arrivals(res, 8, 100_000, 9)
+    se = sim.std() / np.sqrt(sim.size)
+    assert abs(sim.mean() - res.revenue) < 4 * se
+
+
+def test_arrivals_bad_input():
+    v, f = UNIFORM10
+    with pytest.raises(ValueError, match="values"):
+        arrival_auction(v[::-1], f, 1.0, 0.9, 3)
+    with pytest.raises(ValueError, match="pmf"):
+        arrival_auction(v, f * 2, 1.0, 0.9, 3)
+    with pytest.raises(ValueError, match="virtual"):
+        arrival_auction([1.0, 2.0, 3.0], [0.45, 0.1, 0.45], 1.0, 0.9, 3)
+    with pytest.raises(ValueError, match="rate"):
+        arrival_auction(v, f, 0.0, 0.9, 3)
+    with pytest.raises(ValueError, match="rate"):
+        arrival_auction(v, f, [1.0, 0.5], 0.9, 3)
+    with pytest.raises(ValueError, match="discount"):
+        arrival_auction(v, f, 1.0, 1.5, 3)
+    with pytest.raises(ValueError, match="horizon"):
+        arrival_auction(v, f, 1.0, 0.9, 0)
+    with pytest.raises(ValueError, match="objective"):
+        arrival_auction(v, f, 1.0, 0.9, 3, objective="profit")
+    with pytest.raises(ValueError, match="auction"):
+        arrival_deviation_gain(None)
