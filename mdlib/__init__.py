@@ -151,7 +151,21 @@ from .commitment import CommitmentGame, PositiveCommitment, commitment_game, pos
 __all__ += ["continuation_revenue", "price_points", "two_value_revenues", "TwoValueRevenues"]
 __all__ += ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]
 # --- virtual weights and the single-buyer menu (mdlib.virtual)
+from .virtual import SingleBuyerMenu, VirtualWeights, single_buyer_menu, virtual_weights  # noqa: E402
+
+__all__ += ["virtual_weights", "VirtualWeights", "single_buyer_menu", "SingleBuyerMenu"]
 # --- weighted (virtual) pivot (mdlib.pivot)
+from .pivot import (  # noqa: E402
+    AdAuction,
+    AdRelaxed,
+    PivotWeights,
+    ad_auction,
+    ad_auction_breakpoints,
+    ad_auction_model,
+    ad_auction_relaxed,
+)
+
+__all__ += ["PivotWeights", "ad_auction_model", "ad_auction", "ad_auction_breakpoints", "ad_auction_relaxed", "AdAuction", "AdRelaxed"]
 # --- bandit auctions, revenue-optimal (mdlib.bandits)
 from .bandits import AR1Stopping, ArrivalAuction, ar1_stopping, arrival_auction, arrival_deviation_gain  # noqa: E402
 

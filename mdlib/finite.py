@@ -9,6 +9,31 @@ unit of good ``t`` can be allocated to him with probability ``x_t in [0, 1]``; i
 ``values[t-1][theta_t]`` to him (a period whose values are all 0 only brings information).
 Utility is additive: the sum of the values of the goods received minus the payments.
 
+**Values that depend on the type history.** ``values[t-1]`` may instead be an array of shape
+``(m_1, ..., m_t)``: the value of good ``t`` on every type history ``(theta_1, ..., theta_t)``
+(a vector is the special case of a value that depends on ``theta_t`` only). This is how to
+write a value such as ``v(s_0, s_1)`` of Kakade, Lobel and Nazerzadeh's nonseparable example
+without folding ``s_0`` into the type of period 2: folding it would make observing period 2
+reveal ``s_0``. A deviator's continuation then depends on his true history through its
+*belief class*, which with history values also requires equal values of the future goods on
+every future path (see below).
+
+**Observed periods.** ``optimal_mechanism(..., observed=(t, ...))`` (0-based period indices)
+lets the mechanism see the true type of those periods: the buyer sends no report there, so a
+reporting strategy can only misreport the other periods, and there is no incentive constraint
+for lying about an observed type. The resulting :class:`Mechanism` records ``observed``, and
+:func:`audit` searches exactly those deviations by default (``audit(mech, observed=())``
+searches them all, as if every type were private). With ``observed=(1, ..., T-1)`` only the
+first type is private: the *relaxed environment*, whose optimal revenue bounds the dynamic one.
+The mechanism's arrays are still indexed by the type history it sees (reports and observed
+types). When an observed type has probability zero after the reports so far (the observation
+contradicts the reports), the mechanism reads it by the off-path convention below, as an
+impossible report, rather than punishing the detected lie; with observed types that have
+positive probability after every report history (independent ones, say) this never arises.
+Observed periods are supported for the ``general`` and ``separable`` kinds; ``static`` and
+``deferred`` raise a ``ValueError`` (their single or final allocation has no notion of a
+period whose report is forced).
+
 **Mechanisms and reports.**
 
 ``kind="general"``
@@ -58,6 +83,7 @@ realised utility is non-negative on every type path.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
@@ -84,6 +110,7 @@ MECHANISM_KINDS = ("general", "separable", "static", "deferred")
 _FULL_PATH_KINDS = ("static", "deferred")  # kinds whose allocations depend on the whole report path
 _PROB_TOL = 1e-9  # tolerance on the sum of probs
 _TIE_TOL = 1e-12  # best responses within this of the best are ties (the first one is taken)
+_MAX_STRATEGIES = 16  # last-period strategies written out per deviator (history values; see _general_lp)
 
 
 # --------------------------------------------------------------------------- validation
@@ -115,21 +142,55 @@ def _check_model(values: Any, probs: Any) -> tuple[tuple[NDArray[np.float64], ..
     else:
         raise ValueError(f"values must be a sequence of one value vector per period, got {type(values).__name__}")
     if len(vals_in) != p.ndim:
-        raise ValueError(f"values must have one vector per period: probs has {p.ndim} axes, values has {len(vals_in)}")
+        raise ValueError(f"values must have one vector per period (or an array over type histories): probs has {p.ndim} axes, values has {len(vals_in)}")
     vals = []
     for t, v in enumerate(vals_in):
         try:
             a = np.asarray(v, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"values[{t}] must be a vector of real numbers") from exc
-        if a.ndim != 1 or a.shape[0] != p.shape[t]:
+        if a.ndim > 1 or t == 0:  # a value per type history
+            if a.shape != p.shape[: t + 1] and not (a.ndim == 1 and a.shape == (p.shape[t],)):
+                raise ValueError(
+                    f"values[{t}] must have length probs.shape[{t}] = {p.shape[t]}, or shape "
+                    f"probs.shape[:{t + 1}] = {p.shape[: t + 1]} for values that depend on the type history, got shape {a.shape}"
+                )
+        elif a.ndim != 1 or a.shape[0] != p.shape[t]:
             raise ValueError(
-                f"values[{t}] must have length probs.shape[{t}] = {p.shape[t]}, got shape {a.shape}"
+                f"values[{t}] must have length probs.shape[{t}] = {p.shape[t]}, or shape "
+                f"probs.shape[:{t + 1}] = {p.shape[: t + 1]} for values that depend on the type history, got shape {a.shape}"
             )
         if not np.all(np.isfinite(a)):
             raise ValueError(f"values[{t}] must be finite, got nan or inf")
         vals.append(a)
     return tuple(vals), p
+
+
+def _value_history(v: NDArray[np.float64], t: int, m: tuple[int, ...]) -> NDArray[np.float64]:
+    """Values of good ``t + 1`` on every type history of length ``t + 1`` (shape ``m[:t + 1]``)."""
+    if v.ndim == t + 1:
+        return v
+    return np.broadcast_to(v.reshape((1,) * t + (-1,)), m[: t + 1])
+
+
+def _check_observed(observed: Any, T: int, kind: str) -> tuple[int, ...]:
+    """Validate ``observed``: distinct integer period indices in ``[0, T - 1]``; sorted tuple."""
+    if isinstance(observed, (str, bytes)) or np.ndim(observed) != 1 and not (
+        isinstance(observed, (list, tuple)) and len(observed) == 0
+    ):
+        raise ValueError(f"observed must be a sequence of 0-based period indices (e.g. (1,)), got {observed!r}")
+    out = []
+    for o in list(observed):
+        if isinstance(o, (bool, np.bool_)) or not isinstance(o, (int, np.integer)):
+            raise ValueError(f"observed must hold integer period indices, got {o!r}")
+        if not 0 <= int(o) < T:
+            raise ValueError(f"observed indices must lie in [0, {T - 1}] (probs has {T} periods), got {int(o)}")
+        out.append(int(o))
+    if len(set(out)) != len(out):
+        raise ValueError(f"observed must not repeat a period, got {tuple(out)}")
+    if out and kind in _FULL_PATH_KINDS:
+        raise ValueError(f"observed is supported for kind 'general' and 'separable' only, got kind={kind!r}")
+    return tuple(sorted(out))
 
 
 # --------------------------------------------------------------------------- the type tree
@@ -138,8 +199,9 @@ class _Tree:
 
     Level ``t`` holds the histories of length ``t`` (flat indices, C order). Two true
     histories of the same length belong to the same *belief class* when they give the same
-    conditional law of the future types: a deviator's continuation problem depends on his
-    true history only through that class.
+    conditional law of the future types and (for values that depend on the type history) the
+    same values of the future goods on every future path: a deviator's continuation problem
+    depends on his true history only through that class.
     """
 
     def __init__(self, values: tuple[NDArray[np.float64], ...], probs: NDArray[np.float64]):
@@ -148,6 +210,9 @@ class _Tree:
         self.m = probs.shape
         self.T = T = probs.ndim
         self.H = [math.prod(self.m[:t]) for t in range(T + 1)]
+        # vh[t]: value of good t + 1 on every history of length t + 1 (flat)
+        self.vh = [np.ascontiguousarray(_value_history(values[t], t, self.m)).reshape(-1) for t in range(T)]
+        self.history_values = history_values = any(np.ndim(v) > 1 for v in values)
         self.P = [probs.sum(axis=tuple(range(t, T))).reshape(-1) if t < T else probs.reshape(-1) for t in range(T + 1)]
         self.P[0] = np.array([1.0])
         self.supp = [P > 0 for P in self.P]
@@ -169,6 +234,16 @@ class _Tree:
                 rep = idx[:1]
             else:
                 rows = probs.reshape(self.H[t], -1)[idx] / self.P[t][idx, None]
+                if history_values:  # the classes must also agree on the values of the future goods
+                    rest = math.prod(self.m[t:])
+                    live = rows > 0
+                    parts = [rows]
+                    for s in range(t, T):
+                        w = math.prod(self.m[t : s + 1])
+                        vs = self.vh[s].reshape(self.H[t], w, 1)[idx]
+                        vs = np.broadcast_to(vs, (len(idx), w, rest // w)).reshape(len(idx), rest)
+                        parts.append(np.where(live, vs, 0.0))
+                    rows = np.concatenate(parts, axis=1)
                 _, first, inv = np.unique(np.round(rows, 12), axis=0, return_index=True, return_inverse=True)
                 cls[idx] = inv.reshape(-1)
                 rep = idx[first]
@@ -177,9 +252,25 @@ class _Tree:
         self.C = [len(r) for r in self.rep]
         self.cq = [self.cond[t][self.rep[t]] for t in range(T)]  # (C_t, m_t)
         self.cnext = []
+        self.vq = []  # vq[t]: (C_t, m_t) value of good t + 1 by belief class and next type
+        self.okey, self.ok_k, self.ok_c, self.ok_v = [], [], [], []
         for t in range(T):
             kids = self.rep[t][:, None] * self.m[t] + np.arange(self.m[t])[None, :]
-            self.cnext.append(np.where(self.cq[t] > 0, self.cls[t + 1][kids], -1))
+            live = self.cq[t] > 0
+            self.cnext.append(np.where(live, self.cls[t + 1][kids], -1))
+            self.vq.append(np.where(live, self.vh[t][kids], 0.0))
+            # outcome keys: the distinct (next type, next class, value of good t + 1) of (class, next type)
+            c_i, k_i = np.nonzero(live)
+            trip = np.stack([k_i, self.cnext[t][c_i, k_i], np.round(self.vq[t][c_i, k_i], 12)], axis=1)
+            uniq, inv = np.unique(trip, axis=0, return_inverse=True)
+            key = np.full(live.shape, -1, dtype=np.int64)
+            key[c_i, k_i] = inv.reshape(-1)
+            self.okey.append(key)
+            first = np.zeros(len(uniq), dtype=np.int64)
+            first[inv.reshape(-1)[::-1]] = np.arange(len(c_i))[::-1]
+            self.ok_k.append(k_i[first])
+            self.ok_c.append(self.cnext[t][c_i[first], k_i[first]])
+            self.ok_v.append(self.vq[t][c_i[first], k_i[first]])
         # canonical reachable history of every report history
         self.canon = [np.zeros(1, dtype=np.int64)]
         for t in range(T):
@@ -204,7 +295,8 @@ class Mechanism:
     """
 
     values: tuple[NDArray[np.float64], ...]
-    """``values[t][k]``: the buyer's value for good ``t + 1`` when his type in period ``t + 1`` is ``k``."""
+    """``values[t][k]``: the buyer's value for good ``t + 1`` when his type in period ``t + 1`` is ``k``
+    (or ``values[t][k_1, ..., k_{t+1}]``, of shape ``(m_1, ..., m_{t+1})``, when it depends on the type history)."""
     probs: NDArray[np.float64]
     """Joint probabilities of the type paths, shape ``(m_1, ..., m_T)``."""
     allocation: tuple[NDArray[np.float64], ...]
@@ -216,13 +308,16 @@ class Mechanism:
     """``"general"``, ``"separable"``, ``"static"`` or ``"deferred"``."""
     ir: str = "ex-post"
     """The participation constraint the mechanism is meant to satisfy (used by :func:`audit`)."""
+    observed: tuple[int, ...] = ()
+    """0-based periods whose type the mechanism observes: the buyer cannot misreport them (:func:`audit` honours it)."""
 
     def path_values(self) -> NDArray[np.float64]:
         """Truthful buyer's value of the goods on every type path, shape ``(m_1, ..., m_T)``."""
         T = self.probs.ndim
         total = np.zeros(self.probs.shape)
         for t in range(T):
-            v = self.values[t].reshape((1,) * t + (-1,) + (1,) * (T - t - 1))
+            v = _value_history(self.values[t], t, self.probs.shape)
+            v = v.reshape(v.shape + (1,) * (T - t - 1))
             x = self.allocation[t]
             if self.kind not in _FULL_PATH_KINDS:
                 x = x.reshape(x.shape + (1,) * (T - t - 1))
@@ -300,13 +395,15 @@ def make_mechanism(
     payment: Any,
     kind: str = "general",
     ir: str = "ex-post",
+    observed: Sequence[int] = (),
 ) -> Mechanism:
     """Build a direct mechanism from arrays of allocations and payments per report history.
 
     Parameters
     ----------
-    values : sequence of T vectors
-        ``values[t][k]`` is the buyer's value for good ``t + 1`` when his period-``t + 1`` type is ``k``.
+    values : sequence of T arrays
+        ``values[t][k]`` is the buyer's value for good ``t + 1`` when his period-``t + 1`` type is ``k``;
+        or an array of shape ``(m_1, ..., m_{t+1})``: the value on each type history.
     probs : array of shape (m_1, ..., m_T)
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     allocation : sequence of T arrays with entries in [0, 1]
@@ -320,6 +417,9 @@ def make_mechanism(
     kind : {"general", "separable", "static", "deferred"}
     ir : {"ex-ante", "interim", "ex-post"}
         The participation constraint :func:`audit` reports as ``ir_slack``.
+    observed : sequence of int
+        0-based periods whose type the mechanism observes (see :func:`optimal_mechanism`);
+        :func:`audit` then searches only the deviations that leave those reports true.
 
     Returns
     -------
@@ -329,7 +429,7 @@ def make_mechanism(
     ------
     ValueError
         For probabilities that are negative or do not sum to 1, arrays whose shapes do not match
-        ``probs``, allocations outside [0, 1], or an unknown ``kind`` or ``ir``.
+        ``probs``, allocations outside [0, 1], an unknown ``kind`` or ``ir``, or bad ``observed``.
 
     Examples
     --------
@@ -345,6 +445,7 @@ def make_mechanism(
     vals, p = _check_model(values, probs)
     kind = _check_choice(kind, "kind", MECHANISM_KINDS)
     ir = _check_choice(ir, "ir", IR_KINDS)
+    obs = _check_observed(observed, p.ndim, kind)
     T, m = p.ndim, p.shape
     if not isinstance(allocation, (list, tuple)) or len(allocation) != T:
         raise ValueError(f"allocation must be a sequence of {T} arrays (one per period)")
@@ -364,7 +465,7 @@ def make_mechanism(
             pay = pay + arr.reshape(arr.shape + (1,) * (T - t - 1))
     else:
         pay = _as_array(payment, m, "payment")
-    return Mechanism(vals, p, alloc, pay, kind, ir)
+    return Mechanism(vals, p, alloc, pay, kind, ir, obs)
 
 
 # --------------------------------------------------------------------------- the buyer's problem
@@ -374,11 +475,12 @@ class _BuyerSolution(NamedTuple):
 
 
 def _solve_buyer(tree: _Tree, alloc: list, pay: NDArray[np.float64], n: Sequence[int], truthful: bool = False,
-                 keep_choice: bool = False) -> _BuyerSolution:
+                 keep_choice: bool = False, observed: tuple[int, ...] = ()) -> _BuyerSolution:
     """Backward induction for a buyer facing message sets of sizes ``n`` (alloc[t]: (N_t, n_t); pay: (N_T,)).
 
     The state after ``t`` messages is (belief class of the true history, message history). With
-    ``truthful=True`` the buyer reports his true type from now on instead of optimising (n == m).
+    ``truthful=True`` the buyer reports his true type from now on instead of optimising (n == m);
+    in the periods ``observed`` the mechanism reads his true type (n == m there).
     """
     T = tree.T
     N = [math.prod(n[:t]) for t in range(T + 1)]
@@ -392,8 +494,8 @@ def _solve_buyer(tree: _Tree, alloc: list, pay: NDArray[np.float64], n: Sequence
         for c in range(tree.C[t]):
             ks = np.flatnonzero(tree.cq[t][c] > 0)
             nk = nxt[tree.cnext[t][c, ks]]  # (k, N_t, n_t)
-            opt = tree.values[t][ks, None, None] * alloc[t][None, :, :] + nk
-            if truthful:
+            opt = tree.vq[t][c, ks, None, None] * alloc[t][None, :, :] + nk
+            if truthful or t in observed:
                 top = opt[np.arange(len(ks)), :, ks]
             else:
                 top = opt.max(axis=-1)
@@ -411,7 +513,7 @@ def _general_arrays(mech: Mechanism) -> tuple[list, NDArray[np.float64]]:
     return alloc, mech.payment.reshape(-1)
 
 
-def audit(mechanism: Mechanism) -> Audit:
+def audit(mechanism: Mechanism, observed: Sequence[int] | None = None) -> Audit:
     """Search every reporting strategy for a profitable deviation, and measure the participation slack.
 
     For ``general``/``separable`` mechanisms the search is backward induction over (belief class of
@@ -425,6 +527,10 @@ def audit(mechanism: Mechanism) -> Audit:
     ----------
     mechanism : Mechanism
         From :func:`make_mechanism` or :func:`optimal_mechanism`.
+    observed : sequence of int, optional
+        Periods whose type the mechanism observes, so that the buyer cannot misreport them.
+        Default: ``mechanism.observed`` (the deviations the mechanism was designed against);
+        pass ``()`` to search every deviation, as if every type were private.
 
     Returns
     -------
@@ -445,9 +551,15 @@ def audit(mechanism: Mechanism) -> Audit:
     >>> a = audit(mech)
     >>> a.gain, a.worst_history, a.worst_report
     (0.5, (1,), (0,))
+
+    If the mechanism observes the first type, that lie is impossible:
+
+    >>> audit(mech, observed=(0,)).gain
+    0.0
     """
     if not isinstance(mechanism, Mechanism):
         raise ValueError(f"mechanism must be a Mechanism (see make_mechanism), got {type(mechanism).__name__}")
+    obs = mechanism.observed if observed is None else _check_observed(observed, mechanism.probs.ndim, mechanism.kind)
     tree = _Tree(mechanism.values, mechanism.probs)
     T, m = tree.T, tree.m
     path_u = (mechanism.path_values() - mechanism.payment).reshape(-1)
@@ -463,7 +575,7 @@ def audit(mechanism: Mechanism) -> Audit:
     elif mechanism.kind == "deferred":
         gain, one_shot, hist, rep = _audit_deferred(tree, mechanism)
     else:
-        gain, one_shot, hist, rep = _audit_general(tree, mechanism)
+        gain, one_shot, hist, rep = _audit_general(tree, mechanism, obs)
     slack = {"ex-ante": ex_ante, "interim": interim, "ex-post": ex_post}[mechanism.ir]
     return Audit(gain, one_shot, slack, ex_ante, interim, ex_post, hist, rep)
 
@@ -472,19 +584,21 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
-def _audit_general(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+def _audit_general(tree: _Tree, mech: Mechanism, observed: tuple[int, ...] = ()) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m = tree.T, tree.m
     alloc, pay = _general_arrays(mech)
-    best = _solve_buyer(tree, alloc, pay, m).value
+    best = _solve_buyer(tree, alloc, pay, m, observed=observed).value
     truth = _solve_buyer(tree, alloc, pay, m, truthful=True).value  # report the truth from any state on
     gain, one_shot, where = 0.0, 0.0, ((), ())
     for t in range(T):
+        if t in observed:  # no report to choose; later choices are searched at later periods
+            continue
         kids = np.flatnonzero(tree.supp[t + 1])  # truthful histories after learning the type of period t + 1
         h, k = kids // m[t], kids % m[t]
         c1 = tree.cls[t + 1][kids] if t + 1 < T else np.zeros(len(kids), dtype=np.int64)
         nb = best[t + 1].reshape(-1, tree.H[t], m[t])[c1, h]  # (kids, reports)
         nt = truth[t + 1].reshape(-1, tree.H[t], m[t])[c1, h]
-        now = tree.values[t][k][:, None] * alloc[t][h]
+        now = tree.vh[t][kids][:, None] * alloc[t][h]
         truthful = now[np.arange(len(kids)), k] + nt[np.arange(len(kids)), k]
         with_best = now + nb
         lie = now + nt
@@ -503,8 +617,7 @@ def _audit_general(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[in
 def _audit_static(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m = tree.T, tree.m
     S = np.flatnonzero(tree.supp[T])
-    types = np.array(np.unravel_index(S, m)).T  # (N, T)
-    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    V = np.stack([tree.vh[t][tree.prefix(S, t + 1)] for t in range(T)], axis=1)  # (N, T)
     X = np.stack([np.asarray(a).reshape(-1) for a in mech.allocation], axis=0)  # (T, H_T)
     U = V @ X - mech.payment.reshape(-1)[None, :]  # (N, H_T): true path, reported path
     truth = U[np.arange(len(S)), S]
@@ -519,8 +632,7 @@ def _audit_static(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int
 
 def _audit_deferred(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m, H = tree.T, tree.m, tree.H
-    types = np.array(np.unravel_index(np.arange(H[T]), m)).T  # (H_T, T): every path
-    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)
+    V = np.stack([tree.vh[t][tree.prefix(np.arange(H[T]), t + 1)] for t in range(T)], axis=1)  # (every path, T)
     X = np.stack([np.asarray(a).reshape(-1) for a in mech.allocation], axis=0)  # (T, H_T)
     best = V @ X - mech.payment.reshape(-1)[None, :]  # (true path, reported path)
     truth = best
@@ -667,7 +779,8 @@ class _Rows:
         return A, np.concatenate(self.b)
 
 
-def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.float64]) -> NDArray[np.float64]:
+def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.float64],
+              method: str | None = None) -> NDArray[np.float64]:
     A_ub, b_ub = ub.matrix(len(c))
     A_eq, b_eq = eq.matrix(len(c))
     res = optimize.linprog(
@@ -677,7 +790,7 @@ def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.f
         A_eq=A_eq,
         b_eq=b_eq,
         bounds=bounds,
-        method="highs-ipm" if ub.n + eq.n > 20000 else "highs",  # interior point (with crossover) scales better
+        method=method or ("highs-ipm" if ub.n + eq.n > 20000 else "highs"),  # interior point (with crossover) scales better
         options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
     )
     if res.status != 0:
@@ -685,8 +798,9 @@ def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.f
     return res.x
 
 
-def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: float = -1.0) -> tuple[list, NDArray[np.float64]]:
-    T, m, H, C = tree.T, tree.m, tree.H, tree.C
+def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: float = -1.0,
+                observed: tuple[int, ...] = ()) -> tuple[list, NDArray[np.float64]]:
+    T, m, H = tree.T, tree.m, tree.H
     nvar = 0
     lo: list = []
     hi: list = []
@@ -703,7 +817,7 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
     for t in range(T):
         ids = np.full(H[t + 1], -1, dtype=np.int64)
         s = np.flatnonzero(tree.supp[t + 1])
-        ids[s] = new_vars(len(s), 0.0, 1.0 if np.any(tree.values[t]) else 0.0)
+        ids[s] = new_vars(len(s), 0.0, 1.0 if np.any(tree.vh[t]) else 0.0)
         if fixed is not None:  # the allocation is given: pin it by its bounds
             lo[-1] = hi[-1] = np.asarray(fixed[t], dtype=np.float64).reshape(-1)[s]
         xid.append(ids)
@@ -716,14 +830,29 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
         c, h = pairs[t].T
         cn = tree.cnext[t][c]  # (k, m_t)
         hs = h[:, None] * m[t] + np.arange(m[t])[None, :]
-        mask = (cn[:, :, None] >= 0) & tree.supp[t + 1][hs][:, None, :]
-        code = np.maximum(cn, 0)[:, :, None] * H[t + 1] + hs[:, None, :]
-        new = np.unique(np.broadcast_to(code, mask.shape)[mask])
+        if t in observed:  # the mechanism reads the true type k (a contradicted one as the canonical report)
+            code = np.maximum(cn, 0) * H[t + 1] + tree.canon[t + 1][hs]
+            new = np.unique(code[cn >= 0])
+        else:
+            mask = (cn[:, :, None] >= 0) & tree.supp[t + 1][hs][:, None, :]
+            code = np.maximum(cn, 0)[:, :, None] * H[t + 1] + hs[:, None, :]
+            new = np.unique(np.broadcast_to(code, mask.shape)[mask])
         pairs.append(np.stack([new // H[t + 1], new % H[t + 1]], axis=1))
     # truthful pairs get a value variable U; the others are written through Y(next type, next class, history)
     counts = tree.supp[T].reshape(H[T - 1], m[T - 1]).sum(axis=1)
-    single = counts == 1  # histories of length T - 1 after which only one report is possible
-    only = np.argmax(tree.supp[T].reshape(H[T - 1], m[T - 1]), axis=1)
+    # histories of length T - 1 after which the last report is not the buyer's choice (a single
+    # reachable report, or an observed last period): the deviator's value is written out, no Y
+    single = (counts == 1) | (T - 1 in observed)
+    # With values over type histories, a deviator's classes rarely share outcome keys, and the
+    # auxiliary Y of the last period cost more than they save: when every off-truth pair of the
+    # last level has at most _MAX_STRATEGIES last-period strategies, write its value as one
+    # constraint per strategy instead (all appear on the small side of an inequality).
+    expand_last = False
+    if T >= 2 and tree.history_values and fixed is None:
+        c_l, h_l = pairs[T - 1].T
+        off_l = (tree.cls[T - 1][h_l] != c_l) & ~single[h_l]
+        n_k = (tree.cq[T - 1][c_l[off_l]] > 0).sum(axis=1)
+        expand_last = bool(np.all(counts[h_l[off_l]].astype(float) ** n_k <= _MAX_STRATEGIES))
     uid, ykeys, yid0 = [], [], []
     for t in range(T):
         c, h = pairs[t].T
@@ -732,11 +861,12 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
         ids[on] = new_vars(int(on.sum()), -np.inf, np.inf)
         uid.append(dict(zip((c * H[t] + h).tolist(), ids.tolist())) if t else {0: int(ids[0])})
         cf, hf = c[~on], h[~on]
-        ncls = C[t + 1] if t + 1 < T else 1
         valid = tree.cq[t][cf] > 0
-        key = (np.arange(m[t])[None, :] * ncls + np.maximum(tree.cnext[t][cf], 0)) * H[t] + hf[:, None]
+        key = np.maximum(tree.okey[t][cf], 0) * H[t] + hf[:, None]
         if t == T - 1:  # a history with a single reachable last report leaves the deviator no choice: no Y needed
             valid &= ~single[hf][:, None]
+            if expand_last:
+                valid[:] = False
         uk = np.unique(key[valid])
         ykeys.append(uk)
         yid0.append(new_vars(len(uk), -np.inf, np.inf)[0] if len(uk) else nvar)
@@ -745,8 +875,8 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
         """Columns and coefficients (rows padded with -1) of the continuation value at level t1 of pairs (c1, h1).
 
         Truthful pairs have a variable U; the value of another pair is the expectation over the
-        next type k of Y(k, next class, h1), or, when only one report r is possible after h1 in
-        the last period, of v(k) x(h1 r) - p(h1 r) written out.
+        next type k of Y(outcome key of (c1, k), h1), or, when the last report r after h1 is not
+        the buyer's choice, of v(c1, k) x(h1 r) - p(h1 r) written out.
         """
         if t1 == T:
             return pid[h1][:, None], -np.ones((len(h1), 1))
@@ -759,18 +889,17 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
             q = tree.cq[t1][c1[off]]
             i, k = np.nonzero(q > 0)
             r, cc, hh, qq = off[i], c1[off][i], h1[off][i], q[i, k]
-            ncls = C[t1 + 1] if t1 + 1 < T else 1
-            key = (k * ncls + np.maximum(tree.cnext[t1][cc, k], 0)) * H[t1] + hh
+            key = tree.okey[t1][cc, k] * H[t1] + hh
             direct = single[hh] if t1 == T - 1 else np.zeros(len(hh), dtype=bool)
             ky = ~direct
             rows.append(r[ky])
             cols.append(yid0[t1] + np.searchsorted(ykeys[t1], key[ky]))
             vals.append(qq[ky])
             if direct.any():
-                kid = hh[direct] * m[t1] + only[hh[direct]]
+                kid = tree.canon[T][hh[direct] * m[t1] + k[direct]]  # the only report, or the observed type
                 rows += [r[direct], r[direct]]
                 cols += [xid[t1][kid], pid[kid]]
-                vals += [qq[direct] * tree.values[t1][k[direct]], -qq[direct]]
+                vals += [qq[direct] * tree.vq[t1][cc[direct], k[direct]], -qq[direct]]
         rows_a, cols_a, vals_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
         order = np.argsort(rows_a, kind="stable")
         rows_a, cols_a, vals_a = rows_a[order], cols_a[order], vals_a[order]
@@ -784,10 +913,47 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
         out_v[rows_a, slot] = vals_a
         return out_c, out_v
 
+    def nvx(t1: int, c1: NDArray[np.int64], h1: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Like ``nv``, as rows ``(source pair, columns, coefficients)``; with ``expand_last`` an
+        off-truth pair of the last level gives one row per last-period strategy."""
+        if not (expand_last and t1 == T - 1):
+            cols, vals = nv(t1, c1, h1)
+            return np.arange(len(h1)), cols, vals
+        expand = (tree.cls[t1][h1] != c1) & ~single[h1]
+        ia, ib = np.flatnonzero(~expand), np.flatnonzero(expand)
+        srcs, cols, vals = [ia], [], []
+        if len(ia):
+            ca, va = nv(t1, c1[ia], h1[ia])
+            cols.append(ca)
+            vals.append(va)
+        if len(ib):
+            cc, hh = c1[ib], h1[ib]
+            live = tree.cq[t1][cc] > 0
+            n_k, n_r = live.sum(axis=1), counts[hh]
+            reach = tree.supp[T].reshape(H[t1], m[t1])
+            for a, b in sorted(set(zip(n_k.tolist(), n_r.tolist()))):
+                g = np.flatnonzero((n_k == a) & (n_r == b))
+                ks = np.argsort(~live[g], axis=1, kind="stable")[:, :a]  # the possible next types
+                qs = np.take_along_axis(tree.cq[t1][cc[g]], ks, axis=1)
+                vs = np.take_along_axis(tree.vq[t1][cc[g]], ks, axis=1)
+                rs = np.argsort(~reach[hh[g]], axis=1, kind="stable")[:, :b]  # the reports he can send
+                phis = np.array(list(itertools.product(range(b), repeat=a)), dtype=np.int64).reshape(-1, a)
+                kid = hh[g][:, None, None] * m[t1] + rs[:, phis]  # (pairs, strategies, next types)
+                F = phis.shape[0]
+                cols.append(np.concatenate([xid[t1][kid], pid[kid]], axis=2).reshape(len(g) * F, 2 * a))
+                coef = np.concatenate([qs * vs, -qs], axis=1)[:, None, :]
+                vals.append(np.broadcast_to(coef, (len(g), F, 2 * a)).reshape(len(g) * F, 2 * a))
+                srcs.append(np.repeat(ib[g], F))
+        if not cols:
+            return np.zeros(0, dtype=np.int64), np.full((0, 1), -1, dtype=np.int64), np.zeros((0, 1))
+        width = max(x.shape[1] for x in cols)
+        cols = [np.pad(x, ((0, 0), (0, width - x.shape[1])), constant_values=-1) for x in cols]
+        vals = [np.pad(x, ((0, 0), (0, width - x.shape[1]))) for x in vals]
+        return np.concatenate(srcs), np.concatenate(cols), np.concatenate(vals)
+
     ub, eq = _Rows(), _Rows()
     for t in range(T):
         c, h = pairs[t].T
-        v = tree.values[t]
         k_idx = np.arange(m[t])
         on = tree.cls[t][h] == c
         co, ho = c[on], h[on]
@@ -803,65 +969,70 @@ def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: f
             rows_c = np.full((len(co), m[t], 1 + W), -1, dtype=np.int64)
             rows_v = np.zeros((len(co), m[t], 1 + W))
             rows_c[pi, ki, 0] = xid[t][kid[pi, ki]]
-            rows_v[pi, ki, 0] = -q[pi, ki] * v[ki]
+            rows_v[pi, ki, 0] = -q[pi, ki] * tree.vq[t][co[pi], ki]
             rows_c[pi, ki, 1:] = ncols
             rows_v[pi, ki, 1:] = -q[pi, ki][:, None] * nvals
             ucol = np.array([uid[t][k] for k in (co * H[t] + ho).tolist()] if t else [uid[0][0]])
             eq.add(np.concatenate([ucol[:, None], rows_c.reshape(len(co), -1)], axis=1),
                    np.concatenate([np.ones((len(co), 1)), rows_v.reshape(len(co), -1)], axis=1))
+        if len(co) and t not in observed:
             # ... and no report r beats the truth k (r reachable after the reports so far)
             okr = tree.supp[t + 1][kid]
             mask = valid[:, :, None] & okr[:, None, :] & (k_idx[:, None] != k_idx[None, :])[None, :, :]
             pi, ki, ri = np.nonzero(mask)
             kid_r, kid_k, c1 = ho[pi] * m[t] + ri, ho[pi] * m[t] + ki, cn[pi, ki]
-            cr, vr = nv(t + 1, c1, kid_r)
+            src, cr, vr = nvx(t + 1, c1, kid_r)
             ck, vk = nv(t + 1, c1, kid_k)
-            ub.add(np.concatenate([xid[t][kid_r][:, None], cr, xid[t][kid_k][:, None], ck], axis=1),
-                   np.concatenate([v[ki][:, None], vr, -v[ki][:, None], -vk], axis=1))
-        # off-path pairs: Y(next type k, next class, history) is at least the value of every reachable report
+            vv = tree.vq[t][co[pi], ki][:, None]
+            ub.add(np.concatenate([xid[t][kid_r][src][:, None], cr, xid[t][kid_k][src][:, None], ck[src]], axis=1),
+                   np.concatenate([vv[src], vr, -vv[src], -vk[src]], axis=1))
+        # off-path pairs: Y(outcome key, history) is at least the value of every report the buyer can send
         uk = ykeys[t]
         if len(uk):
-            ncls = C[t + 1] if t + 1 < T else 1
-            yk, yc, yh = uk // H[t] // ncls, uk // H[t] % ncls, uk % H[t]
-            okr = tree.supp[t + 1][yh[:, None] * m[t] + k_idx[None, :]]
-            yi, ri = np.nonzero(okr)
-            kid_r = yh[yi] * m[t] + ri
-            cr, vr = nv(t + 1, yc[yi], kid_r)
-            ub.add(np.concatenate([xid[t][kid_r][:, None], cr, (yid0[t] + yi)[:, None]], axis=1),
-                   np.concatenate([v[yk[yi]][:, None], vr, -np.ones((len(yi), 1))], axis=1))
+            yo, yh = uk // H[t], uk % H[t]
+            yk, yc, yv = tree.ok_k[t][yo], tree.ok_c[t][yo], tree.ok_v[t][yo]
+            if t in observed:  # the one "report" is the true type (canonical if contradicted)
+                yi = np.arange(len(uk))
+                kid_r = tree.canon[t + 1][yh * m[t] + yk]
+            else:
+                okr = tree.supp[t + 1][yh[:, None] * m[t] + k_idx[None, :]]
+                yi, ri = np.nonzero(okr)
+                kid_r = yh[yi] * m[t] + ri
+            src, cr, vr = nvx(t + 1, yc[yi], kid_r)
+            ub.add(np.concatenate([xid[t][kid_r][src][:, None], cr, (yid0[t] + yi)[src][:, None]], axis=1),
+                   np.concatenate([yv[yi][src][:, None], vr, -np.ones((len(src), 1))], axis=1))
     if ir is None:  # the lowest first type (with positive probability) gets interim utility exactly 0
         s1 = np.flatnonzero(tree.supp[1])[:1]
         cols, vals = nv(1, tree.cls[1][s1], s1)
-        eq.add(np.concatenate([xid[0][s1][:, None], cols], axis=1), np.concatenate([tree.values[0][s1][:, None], vals], axis=1))
+        eq.add(np.concatenate([xid[0][s1][:, None], cols], axis=1), np.concatenate([tree.vh[0][s1][:, None], vals], axis=1))
     else:
         _participation(tree, ir, ub, xid, pid, nv)
     cost = np.zeros(nvar)
     cost[pid[sT]] = sense * tree.P[T][sT]
     bounds = np.stack([np.concatenate(lo), np.concatenate(hi)], axis=1)
-    sol = _solve_lp(cost, ub, eq, bounds)
+    sol = _solve_lp(cost, ub, eq, bounds, method="highs-ds" if expand_last else None)  # dual simplex: many rows, few columns
     alloc = [sol[xid[t][tree.canon[t + 1]]].reshape(m[: t + 1]) for t in range(T)]
     pay = sol[pid[tree.canon[T]]].reshape(m)
     return alloc, pay
 
 
 def _participation(tree: _Tree, ir: str, ub: _Rows, xid: list, pid: NDArray[np.int64], nv: Any) -> None:
-    T, m = tree.T, tree.m
+    T = tree.T
     if ir == "ex-ante":
         s = np.flatnonzero(tree.supp[1])
         cols, vals = nv(1, tree.cls[1][s], s)
         q = tree.P[1][s][:, None]
         ub.add(np.concatenate([xid[0][s], cols.reshape(-1)])[None, :],
-               np.concatenate([-q[:, 0] * tree.values[0][s], (-q * vals).reshape(-1)])[None, :])
+               np.concatenate([-q[:, 0] * tree.vh[0][s], (-q * vals).reshape(-1)])[None, :])
     elif ir == "interim":
         s = np.flatnonzero(tree.supp[1])
         cols, vals = nv(1, tree.cls[1][s], s)
         ub.add(np.concatenate([xid[0][s][:, None], cols], axis=1),
-               np.concatenate([-tree.values[0][s][:, None], -vals], axis=1))
+               np.concatenate([-tree.vh[0][s][:, None], -vals], axis=1))
     else:
         s = np.flatnonzero(tree.supp[T])
-        types = np.array(np.unravel_index(s, m))
         cols = [xid[t][tree.prefix(s, t + 1)] for t in range(T)] + [pid[s]]
-        vals = [-tree.values[t][types[t]] for t in range(T)] + [np.ones(len(s))]
+        vals = [-tree.vh[t][tree.prefix(s, t + 1)] for t in range(T)] + [np.ones(len(s))]
         ub.add(np.stack(cols, axis=1), np.stack(vals, axis=1))
 
 
@@ -870,7 +1041,7 @@ def _static_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
     S = np.flatnonzero(tree.supp[T])
     N = len(S)
     types = np.array(np.unravel_index(S, m)).T
-    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    V = np.stack([tree.vh[t][tree.prefix(S, t + 1)] for t in range(T)], axis=1)  # (N, T)
     xcol = np.arange(N * T).reshape(T, N)  # x_t(path s) -> column
     pcol = N * T + np.arange(N)
     nvar = N * T + N
@@ -893,7 +1064,7 @@ def _static_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
             ub.add(ucols[sel].reshape(1, -1), (-uvals[sel] * P[sel, None]).reshape(1, -1))
     cost = np.zeros(nvar)
     cost[pcol] = -P
-    bounds = np.array([[0.0, 1.0 if np.any(tree.values[t]) else 0.0] for t in range(T) for _ in range(N)] + [[-np.inf, np.inf]] * N)
+    bounds = np.array([[0.0, 1.0 if np.any(tree.vh[t]) else 0.0] for t in range(T) for _ in range(N)] + [[-np.inf, np.inf]] * N)
     sol = _solve_lp(cost, ub, eq, bounds)
     pos = np.full(tree.H[T], -1, dtype=np.int64)
     pos[S] = np.arange(N)
@@ -916,8 +1087,7 @@ def _deferred_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
     N = len(S[T])
     pos = np.full(H[T], -1, dtype=np.int64)
     pos[S[T]] = np.arange(N)
-    types = np.array(np.unravel_index(S[T], m)).T
-    V = np.stack([tree.values[t][types[:, t]] for t in range(T)], axis=1)  # (N, T)
+    V = np.stack([tree.vh[t][tree.prefix(S[T], t + 1)] for t in range(T)], axis=1)  # (N, T)
     nvar = (T + 1) * N  # x_t(path) at t * N + j, p(path) at T * N + j
     uvar: dict = {}
     for t in range(1, T):
@@ -997,7 +1167,7 @@ def _deferred_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
             store.add(cols, vals)
     cost = np.zeros(nvar)
     cost[T * N + np.arange(N)] = -tree.P[T][S[T]]
-    bounds = np.array([[0.0, 1.0 if np.any(tree.values[t]) else 0.0] for t in range(T) for _ in range(N)]
+    bounds = np.array([[0.0, 1.0 if np.any(tree.vh[t]) else 0.0] for t in range(T) for _ in range(N)]
                       + [[-np.inf, np.inf]] * (nvar - T * N))
     sol = _solve_lp(cost, ub, eq, bounds)
     where = pos[tree.canon[T]]
@@ -1011,6 +1181,7 @@ def optimal_mechanism(
     probs: Any,
     ir: str = "ex-post",
     kind: str = "general",
+    observed: Sequence[int] = (),
 ) -> Mechanism:
     """The revenue-maximising mechanism of a finite dynamic screening problem, by linear programming.
 
@@ -1024,9 +1195,10 @@ def optimal_mechanism(
 
     Parameters
     ----------
-    values : sequence of T vectors
+    values : sequence of T arrays
         ``values[t][k]``: value of good ``t + 1`` to a buyer whose period-``t + 1`` type is ``k``
-        (all zeros for a period that only brings information).
+        (all zeros for a period that only brings information); or an array of shape
+        ``(m_1, ..., m_{t+1})`` when the value depends on the whole type history.
     probs : array of shape (m_1, ..., m_T)
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     ir : {"ex-ante", "interim", "ex-post"}
@@ -1036,17 +1208,24 @@ def optimal_mechanism(
         one report of the whole path at the end, or reports every period with all goods
         allocated after the last report (``"deferred"``; its linear programme has variables for
         pairs of true and reported histories, so keep it to a few hundred type paths).
+    observed : sequence of int
+        0-based indices of the periods whose type the mechanism observes: the buyer sends no
+        report there, the mechanism conditions on the true type, and there is no incentive
+        constraint for lying about it (``general`` and ``separable`` kinds only). With
+        ``observed=(1, ..., T - 1)`` only the first type is private: the *relaxed* environment
+        of Kakade, Lobel and Nazerzadeh, whose revenue bounds the dynamic one.
 
     Returns
     -------
     Mechanism
-        With ``allocation``, ``payment``, ``revenue``, ``utility`` and ``welfare``.
+        With ``allocation``, ``payment``, ``revenue``, ``utility``, ``welfare`` and ``observed``.
 
     Raises
     ------
     ValueError
         For probabilities that are negative or do not sum to 1, ``values`` whose shapes do not
-        match ``probs``, or an unknown ``ir`` or ``kind``.
+        match ``probs``, an unknown ``ir`` or ``kind``, or ``observed`` with indices that are
+        not integers, out of range or repeated (or given with kind ``static``/``deferred``).
 
     Examples
     --------
@@ -1070,19 +1249,29 @@ def optimal_mechanism(
     >>> probs = np.array([[0.01, 0.49], [0.49, 0.01]])
     >>> [round(optimal_mechanism([[1, 2], [1, 2]], probs, kind=k).revenue, 9) for k in ("general", "deferred")]
     [2.49, 2.97]
+
+    A good whose value (1 or 2) is correlated with a first type that only brings information:
+    if the mechanism observes the value, only the first type is private and the seller earns
+    the mean value 1.6; if the value is private too, she earns the lower conditional mean 1.4.
+
+    >>> probs = np.array([[0.3, 0.2], [0.1, 0.4]])
+    >>> values = [[0.0, 0.0], [1.0, 2.0]]
+    >>> [round(optimal_mechanism(values, probs, ir="interim", observed=o).revenue, 9) for o in [(1,), ()]]
+    [1.6, 1.4]
     """
     vals, p = _check_model(values, probs)
     ir = _check_choice(ir, "ir", IR_KINDS)
     kind = _check_choice(kind, "kind", MECHANISM_KINDS)
+    obs = _check_observed(observed, p.ndim, kind)
     tree = _Tree(vals, p)
     if kind == "static":
         alloc, pay = _static_lp(tree, ir)
     elif kind == "deferred":
         alloc, pay = _deferred_lp(tree, ir)
     else:
-        alloc, pay = _general_lp(tree, ir)
+        alloc, pay = _general_lp(tree, ir, observed=obs)
     alloc = [np.clip(a, 0.0, 1.0) for a in alloc]
-    return Mechanism(vals, p, tuple(alloc), pay, kind, ir)
+    return Mechanism(vals, p, tuple(alloc), pay, kind, ir, obs)
 
 
 def revenue_range(values: Sequence[Any], probs: Any, allocation: Sequence[Any]) -> tuple[float, float]:

@@ -23,10 +23,20 @@ reports as actions, and measures the gain from lying in every joint state.
 :func:`scheduling_pivot` and :func:`scheduling_pivot_prices` give the closed forms of
 the scheduling example, and :func:`scheduling_model` builds that example as a
 :class:`DynamicModel`.
+
+**Weighted (virtual) pivot.** Given frozen affine weights (``PivotWeights``),
+:func:`dynamic_pivot` ``(model, weights)`` runs the same mechanism on the weighted
+welfare :math:`\sum_i (\hat\alpha_i u_i + \hat\beta_i)` and charges
+:math:`p_i = u_i - m_i/\hat\alpha_i`, Kakade, Lobel and Nazerzadeh's virtual-pivot
+flow payment. ``ad_auction_model`` and ``ad_auction`` build their two-period
+Beta-Bernoulli ad auction, as a model and in a fast vectorised form;
+``ad_auction_breakpoints`` locates where its allocation can change, and
+``ad_auction_relaxed`` computes the relaxed payments exactly.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, NamedTuple, Sequence
@@ -42,11 +52,18 @@ __all__ = [
     "PivotResult",
     "PivotAudit",
     "SchedulingPivot",
+    "PivotWeights",
+    "AdAuction",
     "dynamic_pivot",
     "audit_pivot",
     "scheduling_model",
     "scheduling_pivot",
     "scheduling_pivot_prices",
+    "ad_auction_model",
+    "ad_auction",
+    "ad_auction_breakpoints",
+    "ad_auction_relaxed",
+    "AdRelaxed",
 ]
 
 
@@ -169,13 +186,17 @@ class DynamicModel:
         Returns an array of shape ``(n_joint_A, n_decisions)`` over the joint states of
         the agents in ``agents`` (all agents by default; an empty set has one state).
         """
+        return self._joint_sum(self.values, agents)
+
+    def _joint_sum(self, flows: Sequence[NDArray[np.float64]], agents: Sequence[int] | None) -> NDArray[np.float64]:
+        """Sum per-agent flows ``flows[i]`` of shape ``(n_decisions, n_states_i)`` over joint states."""
         agents = self._agents(agents)
         shape = tuple(self.n_states[i] for i in agents)
         total = np.zeros((self.n_decisions, *shape))
         for pos, i in enumerate(agents):
             expand = [1] * len(agents)
             expand[pos] = shape[pos]
-            total = total + self.values[i].reshape(self.n_decisions, *expand)
+            total = total + flows[i].reshape(self.n_decisions, *expand)
         return total.reshape(self.n_decisions, -1).T.copy()
 
     def joint_transition(self, agents: Sequence[int] | None = None) -> NDArray[np.float64]:
@@ -236,6 +257,33 @@ class PivotResult:
     r"""Agent ``i``'s flow value :math:`u_i(x^*(\theta), \theta_i)` of the efficient decision."""
     outside_option: NDArray[np.float64]
     r""":math:`O_i(\theta)`: agent ``i``'s discounted value when the planner runs :math:`x^*_{-i}`."""
+    weights: "PivotWeights | None" = None
+    r"""The frozen weights :math:`(\hat\alpha, \hat\beta)` of a weighted pivot (``None``: unweighted).
+    With weights, ``welfare``, ``welfare_without``, ``marginal_contribution`` and
+    ``flow_marginal_contribution`` are in weighted units; ``flow_value``,
+    ``outside_option`` and ``transfers`` in the agents' own (true) units."""
+
+    @property
+    def utility(self) -> NDArray[np.float64]:
+        r"""Each agent's truthful continuation utility :math:`M_i/\hat\alpha_i`, shape ``(n_agents, n_joint)``.
+
+        Unweighted, this is the marginal contribution :math:`M_i`.
+        """
+        if self.weights is None:
+            return self.marginal_contribution
+        return self.marginal_contribution / self.weights.alpha[:, None]
+
+
+class PivotWeights(NamedTuple):
+    r"""Frozen affine weights of the weighted (virtual) pivot.
+
+    The weighted flow of agent ``i`` is :math:`\hat\alpha_i u_i(x, \theta_i) + \hat\beta_i(x, \theta_i)`.
+    """
+
+    alpha: NDArray[np.float64]
+    r""":math:`\hat\alpha`, shape ``(n_agents,)``, every entry positive."""
+    beta: tuple[NDArray[np.float64], ...]
+    r""":math:`\hat\beta_i`, one array per agent of shape ``(n_decisions, n_states_i)`` (zeros if not given)."""
 
 
 class PivotAudit(NamedTuple):
@@ -248,7 +296,8 @@ class PivotAudit(NamedTuple):
     max_gain: float
     """The largest entry of ``gain`` (0 up to rounding when truth-telling is optimal)."""
     max_value_error: float
-    """The largest ``|value - marginal_contribution|``."""
+    r"""The largest ``|value - utility|``: the marginal contribution :math:`M_i`, divided by
+    :math:`\hat\alpha_i` for a weighted pivot."""
     truthful: bool
     """Whether ``max_gain <= tol``: truth-telling is optimal for every agent in every state."""
 
@@ -269,13 +318,66 @@ class SchedulingPivot(NamedTuple):
 
 
 # --------------------------------------------------------------------------- the mechanism
-def dynamic_pivot(model: DynamicModel) -> PivotResult:
-    r"""The efficient policy, marginal contributions and pivot transfers in every state.
+def _check_weights(weights: Any, model: DynamicModel) -> PivotWeights:
+    """Validate ``weights`` for ``model``: a vector alpha, or a pair (alpha, beta)."""
+    I, K = model.n_agents, model.n_decisions
+    if isinstance(weights, PivotWeights) or (
+        isinstance(weights, (tuple, list)) and len(weights) == 2 and np.ndim(weights[0]) == 1
+    ):
+        alpha_in, beta_in = weights
+    else:
+        alpha_in, beta_in = weights, None
+    try:
+        alpha = np.array(alpha_in, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("weights must give alpha as a vector of real numbers, one per agent") from exc
+    if alpha.shape != (I,):
+        raise ValueError(f"weights: alpha must have shape ({I},), one entry per agent, got shape {alpha.shape}")
+    if not np.isfinite(alpha).all():
+        raise ValueError("weights: alpha must be finite")
+    if (alpha <= 0).any():
+        i = int(np.flatnonzero(alpha <= 0)[0])
+        raise ValueError(
+            f"weights: alpha must be positive, got alpha[{i}] = {format_number(alpha[i])}; "
+            "an agent with a nonpositive weight must be excluded (dropped from the model) before pivoting"
+        )
+    if beta_in is None:
+        beta_in = [None] * I
+    if isinstance(beta_in, np.ndarray) and beta_in.ndim <= 1 or len(beta_in) != I:
+        raise ValueError(f"weights: beta must list one array (or None) per agent, {I} in all")
+    beta = []
+    for i, b in enumerate(beta_in):
+        shape = (K, model.n_states[i])
+        if b is None:
+            beta.append(np.zeros(shape))
+            continue
+        try:
+            arr = np.broadcast_to(np.asarray(b, dtype=np.float64), shape).copy()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"weights: beta[{i}] must be real and broadcastable to {shape}") from exc
+        if not np.isfinite(arr).all():
+            raise ValueError(f"weights: beta[{i}] must be finite")
+        beta.append(arr)
+    alpha.setflags(write=False)
+    for arr in beta:
+        arr.setflags(write=False)
+    return PivotWeights(alpha=alpha, beta=tuple(beta))
+
+
+def dynamic_pivot(model: DynamicModel, weights: Any = None) -> PivotResult:
+    r"""The efficient (or weighted) policy, marginal contributions and pivot transfers in every state.
 
     Parameters
     ----------
     model : DynamicModel
         The agents' values, kernels and the discount factor.
+    weights : array_like or (alpha, beta) or PivotWeights, optional
+        Frozen affine weights. ``alpha``, shape ``(n_agents,)``, all positive; ``beta``,
+        ``None`` or one entry per agent (``None`` or an array broadcastable to
+        ``(n_decisions, n_states_i)``). The mechanism then pivots on the weighted
+        welfare :math:`\sum_i (\hat\alpha_i u_i + \hat\beta_i)` and agent ``i`` pays
+        :math:`u_i - m_i/\hat\alpha_i`. A bare vector is ``alpha`` with ``beta = 0``.
+        ``None`` (default) is the unweighted pivot.
 
     Returns
     -------
@@ -284,13 +386,15 @@ def dynamic_pivot(model: DynamicModel) -> PivotResult:
         :math:`W_{-i}`, ``policy_without`` :math:`x^*_{-i}`, ``marginal_contribution``
         :math:`M_i`, ``flow_marginal_contribution`` :math:`m_i`, ``transfers``
         :math:`p^*_i`, ``flow_value`` :math:`u_i(x^*, \theta_i)` and ``outside_option``
-        :math:`O_i`, on every joint state. Ties among efficient decisions go to the
-        smallest decision number.
+        :math:`O_i`, on every joint state, and the validated ``weights``. Ties among
+        the best decisions go to the smallest decision number.
 
     Raises
     ------
     ValueError
-        If ``model`` is not a :class:`DynamicModel`.
+        If ``model`` is not a :class:`DynamicModel`, or ``weights`` has the wrong
+        shape, a non-finite entry or a nonpositive ``alpha`` (such agents must be
+        excluded from the model: the payment divides by :math:`\hat\alpha_i`).
 
     Notes
     -----
@@ -301,6 +405,14 @@ def dynamic_pivot(model: DynamicModel) -> PivotResult:
     and they are served optimally afterwards. It is nonnegative by the optimality of
     :math:`x^*_{-i}`.
 
+    With weights, the same algebra in weighted units gives
+    :math:`p_i = u_i - m_i/\hat\alpha_i = \big(E_i - \hat\beta_i(x^*, \theta_i)\big)/\hat\alpha_i`,
+    :math:`E_i` the weighted externality, and agent ``i``'s truthful continuation
+    utility is :math:`(W - W_{-i})/\hat\alpha_i` (:attr:`PivotResult.utility`).
+    Truth-telling is a best response when :math:`\hat\beta_i` does not vary with
+    agent ``i``'s *private* state (it may vary with the decision and with public
+    parts of the state, such as the period); check with :func:`audit_pivot`.
+
     Examples
     --------
     Scheduling with values 10, 6, 3 and discount 0.9; at the start agent 0 is served
@@ -310,13 +422,25 @@ def dynamic_pivot(model: DynamicModel) -> PivotResult:
     >>> res = dynamic_pivot(scheduling_model([10.0, 6.0, 3.0], 0.9))
     >>> int(res.policy[0]), res.transfers[:, 0].round(6), res.marginal_contribution[:, 0].round(6)
     (1, array([0.87, 0.  , 0.  ]), array([9.13, 5.13, 2.43]))
+
+    One period (discount 0) and weights 0.5 and 1: agent 1 (value 6) now beats agent
+    0 (weighted value 5) and pays the weighted second price :math:`0.5 \cdot 10/1 = 5`:
+
+    >>> res = dynamic_pivot(scheduling_model([10.0, 6.0], 0.0), weights=[0.5, 1.0])
+    >>> int(res.policy[0]), res.transfers[:, 0].round(6)
+    (2, array([0., 5.]))
     """
     if not isinstance(model, DynamicModel):
         raise ValueError(f"model must be a DynamicModel, got {type(model).__name__}")
+    w = None if weights is None else _check_weights(weights, model)
     d, I, S = model.discount, model.n_agents, model.n_joint
     rows = np.arange(S)
     P = model.joint_transition()
-    R = model.joint_values()
+    if w is None:
+        flows = model.values
+    else:
+        flows = tuple(w.alpha[i] * model.values[i] + w.beta[i] for i in range(I))
+    R = model._joint_sum(flows, None)
     W, x_star = solve_mdp(R, P, d)
 
     W_minus = np.empty((I, S))
@@ -325,13 +449,15 @@ def dynamic_pivot(model: DynamicModel) -> PivotResult:
     O = np.empty((I, S))
     for i in range(I):
         others = [j for j in range(I) if j != i]
-        R_o, P_o = model.joint_values(others), model.joint_transition(others)
+        R_o, P_o = model._joint_sum(flows, others), model.joint_transition(others)
         W_o, x_o = solve_mdp(R_o, P_o, d)
         k = model.project(others)
         q_o = _action_values(R_o, P_o, d, W_o)           # the others' value of each decision today
         W_minus[i] = W_o[k]
         x_minus[i] = x_o[k]
         p[i] = W_o[k] - q_o[k, x_star]
+        if w is not None:                                # (E_i - β_i(x*, θ_i)) / α_i
+            p[i] = (p[i] - w.beta[i][x_star, model.states[:, i]]) / w.alpha[i]
         # i's own value when the planner runs x*_{-i}: a policy evaluation on the joint states
         R_i = model.values[i][:, model.states[:, i]].T   # (S, K)
         O[i] = _evaluate(R_i, P, d, x_minus[i])
@@ -351,10 +477,13 @@ def dynamic_pivot(model: DynamicModel) -> PivotResult:
         transfers=p,
         flow_value=u,
         outside_option=O,
+        weights=w,
     )
 
 
-def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: float = 1e-9) -> PivotAudit:
+def audit_pivot(
+    model: DynamicModel, result: PivotResult | None = None, tol: float = 1e-9, weights: Any = None
+) -> PivotAudit:
     r"""Solve each agent's best-response MDP against the dynamic pivot mechanism.
 
     Agent ``i`` knows the true joint state :math:`\theta` (so the check is *periodic ex
@@ -365,6 +494,11 @@ def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: flo
     with reports as actions, solved exactly; its value should equal
     :math:`M_i(\theta)`, and the truthful report should be optimal in every state.
 
+    The agent's rewards are his **true**, unweighted utilities :math:`u_i - p_i`, so a
+    weighted (virtual) pivot is audited exactly like the efficient one: the weights
+    enter only through the mechanism's decisions and payments, and the truthful value
+    should be :math:`M_i(\theta)/\hat\alpha_i`.
+
     Parameters
     ----------
     model : DynamicModel
@@ -372,9 +506,12 @@ def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: flo
     result : PivotResult, optional
         The output of :func:`dynamic_pivot` for ``model`` (computed if omitted). A
         mechanism with other transfers can be audited by passing a result whose
-        ``transfers`` were replaced (``dataclasses.replace``).
+        ``transfers`` were replaced (``dataclasses.replace``), and a mechanism that
+        believes other values by passing the result for another model of the same shape.
     tol : float, default 1e-9
         The gain below which truth-telling counts as optimal.
+    weights : optional
+        Used only when ``result`` is omitted: the weights passed to :func:`dynamic_pivot`.
 
     Returns
     -------
@@ -394,6 +531,9 @@ def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: flo
     >>> check = audit_pivot(scheduling_model([10.0, 6.0, 3.0], 0.9))
     >>> check.truthful, check.max_gain < 1e-12, check.max_value_error < 1e-12
     (True, True, True)
+    >>> check = audit_pivot(scheduling_model([10.0, 6.0, 3.0], 0.9), weights=[0.5, 1.0, 2.0])
+    >>> check.truthful, check.max_value_error < 1e-12
+    (True, True)
     """
     if not isinstance(model, DynamicModel):
         raise ValueError(f"model must be a DynamicModel, got {type(model).__name__}")
@@ -401,7 +541,7 @@ def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: flo
     if tol < 0:
         raise ValueError(f"tol must be nonnegative, got {format_number(tol)}")
     if result is None:
-        result = dynamic_pivot(model)
+        result = dynamic_pivot(model, weights)
     elif not isinstance(result, PivotResult) or result.transfers.shape != (model.n_agents, model.n_joint):
         raise ValueError("result must be a PivotResult of dynamic_pivot for a model of the same shape")
     d, I, S = model.discount, model.n_agents, model.n_joint
@@ -427,7 +567,7 @@ def audit_pivot(model: DynamicModel, result: PivotResult | None = None, tol: flo
         value=value,
         gain=gain,
         max_gain=max_gain,
-        max_value_error=float(np.abs(value - result.marginal_contribution).max()),
+        max_value_error=float(np.abs(value - result.utility).max()),
         truthful=bool(max_gain <= tol),
     )
 
@@ -587,3 +727,362 @@ def scheduling_pivot_prices(values: Any, discount: float) -> NDArray[np.float64]
     array([6., 3., 0.])
     """
     return scheduling_pivot(values, discount).price
+
+
+# --------------------------------------------------------------------------- the ad auction
+#: Posterior mean of the conversion rate in each private state of :func:`ad_auction_model`.
+_AD_MEAN = np.array([1 / 3, 2 / 3, 1 / 3, 2 / 3, 1 / 4, 2 / 4, 3 / 4, 0.0])
+
+
+class AdAuction(NamedTuple):
+    """The weighted-welfare allocation of the two-period ad auction, for each pair of free trials.
+
+    The trailing axes ``(k_0, k_1)`` index the agents' free-trial outcomes at ``t = 1``;
+    leading axes are those of ``scales`` (without its last axis).
+    """
+
+    decision: NDArray[np.int64]
+    """The decision at ``t = 1``: 0 shows no ad, ``1 + i`` shows agent ``i``'s; shape ``(..., 2, 2)``."""
+    welfare: NDArray[np.float64]
+    r"""The weighted welfare :math:`\mathbb{E}\sum_{t \ge 1} \delta^t \sum_i w_i \mu_{i,t} 1\{a_t = i\}`, shape ``(..., 2, 2)``."""
+    conversions: NDArray[np.float64]
+    r"""Each agent's expected discounted conversions :math:`\mathbb{E}\sum_{t\ge1}\delta^t \mu_{i,t} 1\{a_t = i\}`
+    under that allocation, shape ``(..., 2, 2, 2)`` (last axis: the agent)."""
+
+
+def _check_ad_discount(discount: Any) -> float:
+    d = check_real(discount, "discount")
+    if not 0.0 < d < 1.0:
+        raise ValueError(f"discount must lie in (0, 1), got {format_number(d)}")
+    return d
+
+
+def ad_auction_model(margins: Any, discount: float = 0.9) -> DynamicModel:
+    r"""The two-period Beta-Bernoulli ad auction as a :class:`DynamicModel`.
+
+    One ad slot is sold in periods :math:`t = 1, 2`. Agent ``i`` earns ``margins[i]``
+    per conversion; his conversion rate has a uniform (Beta(1, 1)) prior, and at
+    :math:`t = 1` he privately sees one free trial :math:`k_i \in \{0, 1\}`, so his
+    posterior mean is :math:`(1 + k_i)/3`. If his ad is shown at :math:`t = 1` he sees
+    its outcome and his mean becomes (successes + 1)/4; otherwise he learns nothing.
+    His flow value of being shown is his margin times his posterior mean.
+
+    The period is part of each agent's private state: states 0, 1 are :math:`t = 1`
+    with :math:`k_i = 0, 1`; states 2, 3 are :math:`t = 2` after no showing
+    (:math:`k_i = 0, 1`); states 4, 5, 6 are :math:`t = 2` after a showing with 0, 1, 2
+    successes in two trials; state 7 is the absorbing end (value 0). Decision 0 shows
+    no ad and decision ``1 + i`` shows agent ``i``'s. The model's values are in
+    period-1 units: multiply by ``discount`` for values seen from :math:`t = 0`.
+
+    Parameters
+    ----------
+    margins : array_like, shape (n_agents,)
+        Each agent's value per conversion (his initial type :math:`s_{i,0}`), finite.
+    discount : float, default 0.9
+        The discount factor :math:`\delta \in (0, 1)`.
+
+    Returns
+    -------
+    DynamicModel
+        ``n_agents`` agents with 8 states each and ``n_agents + 1`` decisions; the
+        starting joint state for free trials ``k`` is ``model.state_index(k)``.
+
+    Raises
+    ------
+    ValueError
+        If ``margins`` is not a nonempty finite vector or ``discount`` is outside ``(0, 1)``.
+
+    Examples
+    --------
+    >>> from mdlib import ad_auction_model, dynamic_pivot
+    >>> model = ad_auction_model([0.8, 0.6], 0.9)
+    >>> model.n_states, model.n_decisions
+    ((8, 8), 3)
+    >>> res = dynamic_pivot(model)                       # efficient: the higher margin wins
+    >>> int(res.policy[model.state_index([1, 1])])
+    1
+    """
+    try:
+        v = _check_values_1d(margins)
+    except ValueError as exc:
+        raise ValueError(f"margins must be a nonempty finite vector: {exc}") from None
+    d = _check_ad_discount(discount)
+    n = v.size
+    base = np.zeros((8, 8))                              # not shown: t = 1 -> t = 2 (same k), t = 2 -> end
+    base[0, 2] = base[1, 3] = 1.0
+    base[2:, 7] = 1.0
+    shown = base.copy()
+    shown[0, 2], shown[1, 3] = 0.0, 0.0
+    shown[0, 4], shown[0, 5] = 2 / 3, 1 / 3              # P(success | k = 0) = 1/3
+    shown[1, 5], shown[1, 6] = 1 / 3, 2 / 3              # P(success | k = 1) = 2/3
+    values, transitions = [], []
+    for i in range(n):
+        val = np.zeros((n + 1, 8))
+        val[i + 1] = v[i] * _AD_MEAN
+        kern = np.tile(base, (n + 1, 1, 1))
+        kern[i + 1] = shown
+        values.append(val)
+        transitions.append(kern)
+    return DynamicModel(values, transitions, d)
+
+
+def _ad_outcomes(k: int, shown: bool) -> list[tuple[float, float]]:
+    """(posterior mean at t = 2, probability) after free trial ``k``, shown or not at t = 1."""
+    if not shown:
+        return [((1 + k) / 3, 1.0)]
+    up = (1 + k) / 3
+    return [((1 + k) / 4, 1 - up), ((2 + k) / 4, up)]
+
+
+def ad_auction(scales: Any, discount: float = 0.9) -> AdAuction:
+    r"""The weighted-welfare allocation of the two-agent ad auction, vectorised over weight profiles.
+
+    Agent ``i``'s weighted value of a conversion is ``scales[..., i]`` (for the virtual
+    pivot :math:`w_i = \hat\alpha_i s_{i,0}`, which is :math:`2 s_{i,0} - 1` for a
+    uniform :math:`s_{i,0}`); the allocation maximises
+    :math:`\mathbb{E}\sum_{t=1,2}\delta^t w_{a_t}\mu_{a_t,t}` by backward induction
+    (the model of :func:`ad_auction_model`, solved in closed loops instead of as an MDP).
+    At :math:`t = 2` it shows the largest positive :math:`w_i\mu_{i,2}`. Ties go to the
+    smallest decision number, as in :func:`dynamic_pivot`.
+
+    Parameters
+    ----------
+    scales : array_like, shape (..., 2)
+        Weighted values per conversion; a nonpositive scale is never served.
+    discount : float, default 0.9
+        The discount factor :math:`\delta \in (0, 1)`.
+
+    Returns
+    -------
+    AdAuction
+        The decision at :math:`t = 1`, the weighted welfare and each agent's expected
+        discounted conversions (seen from :math:`t = 0`), for each pair of free trials.
+
+    Raises
+    ------
+    ValueError
+        If ``scales`` is not a finite array with last axis of length 2, or ``discount``
+        is outside ``(0, 1)``.
+
+    Notes
+    -----
+    The allocation is homogeneous of degree 0 in ``scales``: it depends only on the
+    ratio :math:`w_0/w_1`, and changes only at the ratios of
+    :func:`ad_auction_breakpoints`.
+
+    Examples
+    --------
+    Equal scales and a success for agent 0 only: agent 0 is shown in both periods
+    (his mean is at least 1/2 after either outcome, his rival's 1/3), and expects
+    :math:`\delta(2/3 + \delta \cdot 2/3) = 1.14` discounted conversions:
+
+    >>> from mdlib import ad_auction
+    >>> out = ad_auction([0.6, 0.6], 0.9)
+    >>> int(out.decision[1, 0]), out.conversions[1, 0].round(6)
+    (1, array([1.14, 0.  ]))
+    """
+    try:
+        w = np.asarray(scales, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("scales must be an array of real numbers with last axis of length 2") from exc
+    if w.ndim < 1 or w.shape[-1] != 2:
+        raise ValueError(f"scales must have shape (..., 2), got {w.shape}")
+    if not np.isfinite(w).all():
+        raise ValueError("scales must be finite")
+    d = _check_ad_discount(discount)
+    lead = w.shape[:-1]
+    decision = np.empty((*lead, 2, 2), dtype=np.int64)
+    welfare = np.empty((*lead, 2, 2))
+    conv = np.empty((*lead, 2, 2, 2))
+    zero = np.zeros(lead)
+    for k0 in (0, 1):
+        for k1 in (0, 1):
+            mu = ((1 + k0) / 3, (1 + k1) / 3)
+            Q, C = [], []
+            for dec in (0, 1, 2):
+                q = zero + (w[..., dec - 1] * mu[dec - 1] if dec else 0.0)
+                c = [zero + (mu[0] if dec == 1 else 0.0), zero + (mu[1] if dec == 2 else 0.0)]
+                for m0, p0 in _ad_outcomes(k0, dec == 1):
+                    for m1, p1 in _ad_outcomes(k1, dec == 2):
+                        bids = np.stack([zero, w[..., 0] * m0, w[..., 1] * m1], axis=-1)
+                        a2 = bids.argmax(axis=-1)
+                        q = q + d * p0 * p1 * bids.max(axis=-1)
+                        c[0] = c[0] + d * p0 * p1 * m0 * (a2 == 1)
+                        c[1] = c[1] + d * p0 * p1 * m1 * (a2 == 2)
+                Q.append(q)
+                C.append(np.stack(c, axis=-1))
+            Q_arr = np.stack(Q, axis=-1)
+            best = Q_arr.argmax(axis=-1)
+            decision[..., k0, k1] = best
+            welfare[..., k0, k1] = d * Q_arr.max(axis=-1)
+            C_arr = np.stack(C, axis=-2)                           # (..., 3, 2)
+            conv[..., k0, k1, :] = d * np.take_along_axis(C_arr, best[..., None, None], axis=-2)[..., 0, :]
+    return AdAuction(decision=decision, welfare=welfare, conversions=conv)
+
+
+def ad_auction_breakpoints(discount: float = 0.9) -> NDArray[np.float64]:
+    r"""The ratios :math:`w_0/w_1 > 0` at which the ad auction's allocation can change.
+
+    The weighted welfare is the upper envelope of the lines
+    :math:`w_0 c_0(\pi) + w_1 c_1(\pi)` over the finitely many deterministic policies
+    :math:`\pi` (a decision at :math:`t = 1`, and one at :math:`t = 2` for each outcome),
+    :math:`c_i(\pi)` agent ``i``'s expected discounted conversions. The optimal policy
+    can only change where two lines cross, so between consecutive returned ratios the
+    allocation of :func:`ad_auction` is constant, for every pair of free trials. The set
+    may contain ratios at which nothing changes; it contains every ratio at which
+    something does.
+
+    Parameters
+    ----------
+    discount : float, default 0.9
+        The discount factor :math:`\delta \in (0, 1)`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted, distinct positive ratios.
+
+    Raises
+    ------
+    ValueError
+        If ``discount`` is outside ``(0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mdlib import ad_auction, ad_auction_breakpoints
+    >>> r = ad_auction_breakpoints(0.9)
+    >>> mid = np.concatenate([[r[0] / 2], (r[:-1] + r[1:]) / 2, [2 * r[-1]]])
+    >>> lo, hi = ad_auction(np.stack([mid * (1 - 1e-9), np.ones_like(mid)], -1)), ad_auction(np.stack([mid * (1 + 1e-9), np.ones_like(mid)], -1))
+    >>> bool((lo.decision == hi.decision).all())
+    True
+    """
+    d = _check_ad_discount(discount)
+    ratios = []
+    for k0 in (0, 1):
+        for k1 in (0, 1):
+            mu = ((1 + k0) / 3, (1 + k1) / 3)
+            lines = []
+            for dec in (0, 1, 2):
+                outcomes = [(m0, p0, m1, p1) for m0, p0 in _ad_outcomes(k0, dec == 1) for m1, p1 in _ad_outcomes(k1, dec == 2)]
+                for later in itertools.product((0, 1, 2), repeat=len(outcomes)):
+                    c = [mu[0] if dec == 1 else 0.0, mu[1] if dec == 2 else 0.0]
+                    for (m0, p0, m1, p1), a2 in zip(outcomes, later):
+                        if a2 == 1:
+                            c[0] += d * p0 * p1 * m0
+                        elif a2 == 2:
+                            c[1] += d * p0 * p1 * m1
+                    lines.append(c)
+            L = np.array(lines)
+            dc0 = L[:, None, 0] - L[None, :, 0]
+            dc1 = L[None, :, 1] - L[:, None, 1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = dc1 / dc0
+            keep = (np.abs(dc0) > 1e-12) & (np.abs(dc1) > 1e-12) & (r > 0)   # distinct, crossing lines
+            ratios.append(r[keep])
+    out = np.unique(np.concatenate(ratios))
+    return out[np.concatenate([[True], np.diff(out) > 1e-12 * out[1:]])]
+
+
+class AdRelaxed(NamedTuple):
+    """Relaxed payments of the ad auction's virtual pivot; arrays of shape ``(..., 2)`` (last axis: the agent)."""
+
+    conversions: NDArray[np.float64]
+    r""":math:`\mathrm{vol}_i`: expected discounted conversions, averaged over the free trials."""
+    value: NDArray[np.float64]
+    r""":math:`V_i = s_{i,0}\,\mathrm{vol}_i`."""
+    rent: NDArray[np.float64]
+    r""":math:`U_i = \int_{1/2}^{s_{i,0}} \mathrm{vol}_i(z)\,dz`, the envelope rent."""
+    payment: NDArray[np.float64]
+    r""":math:`p^*_i = V_i - U_i`; agents with :math:`p^*_i \le 0` are excluded."""
+
+
+def ad_auction_relaxed(margins: Any, discount: float = 0.9) -> AdRelaxed:
+    r"""Relaxed payments of the virtual pivot in the ad auction, for margins uniform on [0, 1].
+
+    With :math:`s_{i,0} \sim U[0, 1]` and :math:`A(s) = s`, the weight is
+    :math:`\alpha(s) = 2 - 1/s` and the weighted value of a conversion is
+    :math:`2 s - 1`; an agent with :math:`s_{i,0} \le 1/2` is excluded. Agent ``i``'s
+    conversions :math:`\mathrm{vol}_i` under the allocation of :func:`ad_auction` are a
+    step function of his own report, with jumps only at the ratios of
+    :func:`ad_auction_breakpoints`, so the envelope integral
+    :math:`U_i = \int_{1/2}^{s_{i,0}} \mathrm{vol}_i(z)\,dz` is summed exactly, cell by cell.
+
+    Parameters
+    ----------
+    margins : array_like, shape (..., 2)
+        Reported margins :math:`(s_{1,0}, s_{2,0})` in :math:`[0, 1]`.
+    discount : float, default 0.9
+        The discount factor :math:`\delta \in (0, 1)`.
+
+    Returns
+    -------
+    AdRelaxed
+        ``conversions``, ``value``, ``rent`` and ``payment``, each of shape ``margins.shape``.
+
+    Raises
+    ------
+    ValueError
+        If ``margins`` does not have last axis 2 or has entries outside ``[0, 1]``, or
+        ``discount`` is outside ``(0, 1)``.
+
+    Notes
+    -----
+    At a profile where the allocation ties (e.g. equal margins) the conversions are
+    those of the limit from above in the agent's own margin. Expected profit is the
+    mean of ``payment.sum(-1)`` over the margins (Lemma 3.3 of Kakade, Lobel and
+    Nazerzadeh: the expected virtual surplus).
+
+    Examples
+    --------
+    A lone advertiser (rival below 1/2) pays half his expected conversions,
+    :math:`\delta(1 + \delta)/4 = 0.4275`, whatever his margin:
+
+    >>> from mdlib import ad_auction_relaxed
+    >>> ad_auction_relaxed([[0.8, 0.3], [0.95, 0.1]], 0.9).payment.round(6)
+    array([[0.4275, 0.    ],
+           [0.4275, 0.    ]])
+    >>> out = ad_auction_relaxed([1.0, 0.9], 0.9)
+    >>> out.value.round(6), out.rent.round(6), out.payment.round(6)
+    (array([0.645 , 0.3375]), array([0.1305, 0.045 ]), array([0.5145, 0.2925]))
+    """
+    try:
+        s = np.asarray(margins, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("margins must be an array of real numbers with last axis of length 2") from exc
+    if s.ndim < 1 or s.shape[-1] != 2:
+        raise ValueError(f"margins must have shape (..., 2), got {s.shape}")
+    if not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
+        raise ValueError("margins must lie in [0, 1]")
+    d = _check_ad_discount(discount)
+    key = ("ad_tables", d)
+    if key not in _AD_CACHE:
+        r = ad_auction_breakpoints(d)
+        tables = []
+        for i in (0, 1):
+            edges = np.concatenate([[0.0], np.sort(r if i == 0 else 1 / r)])
+            mids = np.concatenate([(edges[:-1] + edges[1:]) / 2, [2 * edges[-1]]])
+            scales = np.ones((mids.size, 2))
+            scales[:, i] = mids
+            g = ad_auction(scales, d).conversions.mean(axis=(-3, -2))[:, i]
+            G = np.concatenate([[0.0], np.cumsum(g[:-1] * np.diff(edges))])
+            tables.append((edges, g, G))
+        _AD_CACHE[key] = tables
+    tables = _AD_CACHE[key]
+    alone = d * (1 + d) / 2                               # shown twice, E mu_t = 1/2
+    u = 2 * s - 1
+    vol, rent = np.empty(s.shape), np.empty(s.shape)
+    for i in (0, 1):
+        edges, g, G = tables[i]
+        u_i, u_j = u[..., i], u[..., 1 - i]
+        both, solo = (u_i > 0) & (u_j > 0), (u_i > 0) & (u_j <= 0)
+        rho = np.where(both, u_i / np.where(u_j > 0, u_j, 1.0), 0.0)
+        cell = np.searchsorted(edges, rho, side="right") - 1
+        vol[..., i] = np.where(both, g[cell], np.where(solo, alone, 0.0))
+        rent[..., i] = np.where(both, u_j / 2 * (G[cell] + g[cell] * (rho - edges[cell])),
+                                np.where(solo, u_i / 2 * alone, 0.0))
+    value = s * vol
+    return AdRelaxed(conversions=vol, value=value, rent=rent, payment=value - rent)
+
+
+_AD_CACHE: dict = {}

@@ -305,3 +305,253 @@ def test_revelation_principle(case):
     msgs = [tuple(int(rv.strategy[t][tuple(p[: t + 1])]) for t in range(probs.ndim)) for p in paths]
     revenue = sum(probs[tuple(p)] * pay[mm] for p, mm in zip(paths, msgs))
     assert rv.mechanism.revenue == pytest.approx(revenue, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- observed periods, history values
+def nonseparable(N, c_plus=2.0, c_minus=6.0):
+    """Digest 001 §6: s0 on a midpoint grid of N points, then s1 in {+, -}; one good in period 2
+    worth s0 + c_plus after + and c_minus s0 after -, a value that depends on the type history."""
+    s0 = (np.arange(N) + 0.5) / N
+    return [np.zeros(N), np.stack([s0 + c_plus, c_minus * s0], axis=1)], np.full((N, 2), 0.5 / N)
+
+
+def relaxed_grid_revenue(N, c_plus, c_minus):
+    """Discrete Myerson on the grid (N even, c_plus > 1): always sell after +, after - iff s0 >= 1/2."""
+    return c_plus / 2 + c_minus / 8 + (2 + c_minus) / (8 * N)
+
+
+@pytest.mark.parametrize("N", [10, 20])
+def test_nonseparable_relaxed_and_dynamic(N):
+    values, probs = nonseparable(N)
+    relaxed = optimal_mechanism(values, probs, ir="interim", observed=(1,))
+    dynamic = optimal_mechanism(values, probs, ir="interim")
+    assert relaxed.observed == (1,) and dynamic.observed == ()
+    assert relaxed.revenue == pytest.approx(relaxed_grid_revenue(N, 2.0, 6.0), abs=TOL)
+    assert dynamic.revenue < relaxed.revenue - 0.05  # c_minus = 6 > 2 c_plus: the relaxation fails
+    assert audit(relaxed).gain <= TOL and audit(dynamic).gain <= TOL
+    # the relaxed optimum is not incentive compatible once s1 is private too
+    assert audit(relaxed, observed=()).gain > 0.05
+    # ex-post participation costs nothing here
+    assert optimal_mechanism(values, probs, observed=(1,)).revenue == pytest.approx(relaxed.revenue, abs=TOL)
+
+
+def test_nonseparable_needs_history_values():
+    # the value of good 2 as a function of the current type alone would lose s0: classes of s0 must differ
+    values, probs = nonseparable(6)
+    mech = optimal_mechanism(values, probs, ir="interim")
+    assert mech.values[1].shape == (6, 2)
+    assert np.allclose(mech.path_values(), values[1] * mech.allocation[1])
+
+
+@pytest.mark.parametrize("p_high,p_low,relaxed,dynamic", [(0.8, 0.4, 1.6, 1.4), (0.9, 0.1, 1.5, 1.1)])
+def test_correlated_signals(p_high, p_low, relaxed, dynamic):
+    # digest 001 §6, C18: v = s1 in {1, 2}, s0 in {L, H} equally likely and informative about s1
+    probs = 0.5 * np.array([[1 - p_low, p_low], [1 - p_high, p_high]])
+    values = [[0.0, 0.0], [1.0, 2.0]]
+    assert optimal_mechanism(values, probs, ir="interim", observed=(1,)).revenue == pytest.approx(relaxed, abs=TOL)
+    assert optimal_mechanism(values, probs, ir="interim").revenue == pytest.approx(dynamic, abs=TOL)
+    # E12: with s1 in {0, 1}, selling at price 1 after the report earns E[s1] in both environments
+    values01 = [[0.0, 0.0], [0.0, 1.0]]
+    mean = probs[:, 1].sum()
+    for obs in [(1,), ()]:
+        assert optimal_mechanism(values01, probs, ir="interim", observed=obs).revenue == pytest.approx(mean, abs=TOL)
+
+
+def test_everything_observed_extracts_the_surplus():
+    rng = np.random.default_rng(7)
+    probs = rng.random((2, 3, 2))
+    probs /= probs.sum()
+    values = [rng.random(2), rng.random((2, 3)), rng.random(2)]
+    mech = optimal_mechanism(values, probs, observed=(0, 1, 2))
+    assert mech.revenue == pytest.approx(mech.welfare, abs=TOL)
+    assert mech.welfare == pytest.approx(np.sum(probs * make_mechanism(values, probs, [np.ones((2,)), np.ones((2, 3)), np.ones((2, 3, 2))], np.zeros((2, 3, 2))).path_values()), abs=TOL)
+
+
+def history_form(values, probs):
+    """The same values written as arrays over type histories."""
+    m = probs.shape
+    return [np.broadcast_to(np.asarray(v, float).reshape((1,) * t + (-1,)), m[: t + 1]).copy() for t, v in enumerate(values)]
+
+
+@given(instances())
+def test_history_values_that_depend_on_the_current_type_only(inst):
+    values, probs = inst
+    hist = history_form(values, probs)
+    for kind in ("general", "static"):
+        a = optimal_mechanism(values, probs, kind=kind)
+        b = optimal_mechanism(hist, probs, kind=kind)
+        assert b.revenue == pytest.approx(a.revenue, abs=TOL)
+        assert audit(b).gain <= TOL
+
+
+@st.composite
+def history_instances(draw, max_periods=3, max_types=3):
+    values, probs = draw(instances(max_periods=max_periods, max_types=max_types))
+    m = probs.shape
+    hist = [np.array(draw(st.lists(st.integers(0, 6), min_size=int(np.prod(m[: t + 1])), max_size=int(np.prod(m[: t + 1])))), float).reshape(m[: t + 1]) / 2
+            for t in range(len(m))]
+    observed = tuple(t for t in range(len(m)) if draw(st.booleans()))
+    return hist, probs, observed
+
+
+@given(history_instances())
+def test_observed_optimum_passes_its_audit_and_bounds_the_dynamic_revenue(case):
+    values, probs, observed = case
+    for ir in IR_KINDS:
+        mech = optimal_mechanism(values, probs, ir=ir, observed=observed)
+        a = audit(mech)
+        assert a.gain <= TOL and a.ir_slack >= -TOL, (ir, a)
+        dynamic = optimal_mechanism(values, probs, ir=ir)
+        assert mech.revenue >= dynamic.revenue - TOL
+        if observed:  # observing fewer periods never helps the seller
+            fewer = optimal_mechanism(values, probs, ir=ir, observed=observed[1:])
+            assert mech.revenue >= fewer.revenue - TOL
+
+
+def relaxed_lp_revenue(values, probs, ir):
+    """Independent LP: only the first type is reported; the mechanism sees every later type.
+
+    Variables x_t(r, theta_2..theta_{t+1}) and p(r, theta_2..theta_T), one per full-support path
+    index with its first coordinate read as the report r.
+    """
+    from scipy.optimize import linprog
+
+    m, T = probs.shape, probs.ndim
+    paths = list(itertools.product(*[range(k) for k in m]))
+    nx = [int(np.prod(m[: t + 1])) for t in range(T)]
+    off = np.cumsum([0] + nx)
+    npay = int(np.prod(m))
+    nvar = off[-1] + npay
+
+    def xcol(t, r, path):
+        return off[t] + np.ravel_multi_index((r,) + tuple(path[1 : t + 1]), m[: t + 1])
+
+    def pcol(r, path):
+        return off[-1] + np.ravel_multi_index((r,) + tuple(path[1:]), m)
+
+    def row(path, r):  # utility of true path after reporting r, as a coefficient row
+        a = np.zeros(nvar)
+        for t in range(T):
+            a[xcol(t, r, path)] += values[t][tuple(path[: t + 1])]
+        a[pcol(r, path)] -= 1.0
+        return a
+
+    rows = []
+    for k in range(m[0]):
+        mine = [p for p in paths if p[0] == k]
+        w = np.array([probs[p] for p in mine])
+        for r in range(m[0]):
+            if r != k:  # E[u(report r) | k] <= E[u(truth) | k]
+                rows.append(sum(wi * (row(p, r) - row(p, k)) for wi, p in zip(w, mine)))
+    if ir == "ex-post":
+        rows += [-row(p, p[0]) for p in paths]
+    elif ir == "interim":
+        rows += [-sum(probs[p] * row(p, k) for p in paths if p[0] == k) for k in range(m[0])]
+    else:
+        rows.append(-sum(probs[p] * row(p, p[0]) for p in paths))
+    c = np.zeros(nvar)
+    for p in paths:
+        c[pcol(p[0], p)] -= probs[p]
+    bounds = [(0.0, 1.0)] * off[-1] + [(None, None)] * npay
+    res = linprog(c, A_ub=np.array(rows), b_ub=np.zeros(len(rows)), bounds=bounds, method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+@given(history_instances(max_periods=3, max_types=2), st.sampled_from(IR_KINDS))
+def test_relaxed_environment_matches_a_direct_lp(case, ir):
+    values, probs, _ = case
+    probs = 0.5 * probs + 0.5 / probs.size  # full support: no observation contradicts a report
+    T = probs.ndim
+    mech = optimal_mechanism(values, probs, ir=ir, observed=tuple(range(1, T)))
+    assert mech.revenue == pytest.approx(relaxed_lp_revenue(values, probs, ir), abs=1e-8)
+
+
+def brute_force_gain_observed(values, probs, alloc, pay, observed):
+    """Largest conditional gain of any pure strategy that reports the observed periods truthfully
+    (values over type histories; tiny trees only)."""
+    m, T = probs.shape, probs.ndim
+    hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
+    col = {h: i for i, h in enumerate(hists)}
+    paths = list(itertools.product(*[range(k) for k in m]))
+    choices = [[h[-1]] if len(h) - 1 in observed else range(m[len(h) - 1]) for h in hists]
+    S = np.array(list(itertools.product(*choices)))
+    U = np.zeros((len(S), len(paths)))
+    for j, path in enumerate(paths):
+        reports = [S[:, col[path[: t + 1]]] for t in range(T)]
+        for t in range(T):
+            U[:, j] += values[t][path[: t + 1]] * alloc[t][tuple(reports[: t + 1])]
+        U[:, j] -= pay[tuple(reports)]
+    truth = np.array([[h[-1] for h in hists]])
+    t_row = np.flatnonzero((S == truth).all(axis=1))[0]
+    gain = U - U[t_row]
+    best = 0.0
+    for h in hists:
+        ok = np.all([S[:, col[h[:s]]] == h[s - 1] for s in range(1, len(h))], axis=0) if len(h) > 1 else np.ones(len(S), bool)
+        w = np.array([probs[p] if p[: len(h)] == h else 0.0 for p in paths])
+        if w.sum() > 0:
+            best = max(best, float((gain[ok] @ w).max() / w.sum()))
+    return best
+
+
+@given(hand_built(), st.data())
+def test_audit_with_history_values_and_observed_matches_brute_force(case, data):
+    values, probs, alloc, pay = case
+    m = probs.shape
+    hist = [np.array(data.draw(st.lists(st.integers(0, 4), min_size=int(np.prod(m[: t + 1])), max_size=int(np.prod(m[: t + 1]))))).reshape(m[: t + 1]) / 2
+            for t in range(len(m))]
+    observed = tuple(t for t in range(len(m)) if data.draw(st.booleans()))
+    mech = make_mechanism(hist, probs, alloc, pay, observed=observed)
+    assert audit(mech).gain == pytest.approx(brute_force_gain_observed(hist, probs, alloc, pay, observed), abs=1e-9)
+    assert audit(mech, observed=()).gain == pytest.approx(brute_force_gain_observed(hist, probs, alloc, pay, ()), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "observed,kwargs,match",
+    [
+        ((2,), {}, r"observed indices must lie in \[0, 1\]"),
+        ((-1,), {}, r"observed indices must lie in \[0, 1\]"),
+        ((1, 1), {}, "observed must not repeat a period"),
+        ((1.0,), {}, "observed must hold integer period indices"),
+        ((True,), {}, "observed must hold integer period indices"),
+        (1, {}, "observed must be a sequence"),
+        ("1", {}, "observed must be a sequence"),
+        ((1,), {"kind": "static"}, "observed is supported for kind 'general' and 'separable' only"),
+        ((1,), {"kind": "deferred"}, "observed is supported for kind 'general' and 'separable' only"),
+    ],
+)
+def test_bad_observed(observed, kwargs, match):
+    values, probs = [[0.0, 0.0], [1.0, 2.0]], np.full((2, 2), 0.25)
+    with pytest.raises(ValueError, match=match):
+        optimal_mechanism(values, probs, observed=observed, **kwargs)
+    mech = optimal_mechanism(values, probs)
+    if not kwargs:
+        with pytest.raises(ValueError, match=match):
+            audit(mech, observed=observed)
+
+
+def test_bad_history_values():
+    probs = np.full((2, 3), 1 / 6)
+    with pytest.raises(ValueError, match=r"values\[1\] must have length probs.shape\[1\] = 3, or shape"):
+        optimal_mechanism([[0.0, 0.0], np.zeros((3, 2))], probs)
+    with pytest.raises(ValueError, match=r"values\[1\] must have length"):
+        optimal_mechanism([[0.0, 0.0], np.zeros((2, 3, 1))], probs)
+    # the separable kind accepts observed periods like general
+    assert optimal_mechanism([[0.0, 0.0], [1.0, 2.0, 3.0]], probs, kind="separable", observed=[1]).revenue == pytest.approx(2.0)
+
+
+@given(history_instances(max_periods=3, max_types=3))
+def test_written_out_strategies_match_auxiliary_variables(case):
+    # with history values the engine writes out the deviators' last-period strategies; with the
+    # limit at 0 it uses the auxiliary variables instead: both give the same optimum
+    import mdlib.finite as finite
+
+    values, probs, observed = case
+    fast = optimal_mechanism(values, probs, observed=observed).revenue
+    limit = finite._MAX_STRATEGIES
+    finite._MAX_STRATEGIES = 0
+    try:
+        slow = optimal_mechanism(values, probs, observed=observed).revenue
+    finally:
+        finite._MAX_STRATEGIES = limit
+    assert fast == pytest.approx(slow, abs=TOL)
