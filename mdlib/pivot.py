@@ -750,6 +750,19 @@ class AdAuction(NamedTuple):
     under that allocation, shape ``(..., 2, 2, 2)`` (last axis: the agent)."""
 
 
+def _pair_array(x: Any, name: str) -> NDArray[np.float64]:
+    """``x`` as a finite float array whose last axis has length 2 (one entry per advertiser)."""
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers with last axis of length 2") from exc
+    if a.ndim < 1 or a.shape[-1] != 2:
+        raise ValueError(f"{name} must have shape (..., 2), got {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite")
+    return a
+
+
 def _check_ad_discount(discount: Any) -> float:
     d = check_real(discount, "discount")
     if not 0.0 < d < 1.0:
@@ -881,14 +894,7 @@ def ad_auction(scales: Any, discount: float = 0.9) -> AdAuction:
     >>> int(out.decision[1, 0]), out.conversions[1, 0].round(6)
     (1, array([1.14, 0.  ]))
     """
-    try:
-        w = np.asarray(scales, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("scales must be an array of real numbers with last axis of length 2") from exc
-    if w.ndim < 1 or w.shape[-1] != 2:
-        raise ValueError(f"scales must have shape (..., 2), got {w.shape}")
-    if not np.isfinite(w).all():
-        raise ValueError("scales must be finite")
+    w = _pair_array(scales, "scales")
     d = _check_ad_discount(discount)
     lead = w.shape[:-1]
     decision = np.empty((*lead, 2, 2), dtype=np.int64)
@@ -1046,13 +1052,8 @@ def ad_auction_relaxed(margins: Any, discount: float = 0.9) -> AdRelaxed:
     >>> out.value.round(6), out.rent.round(6), out.payment.round(6)
     (array([0.645 , 0.3375]), array([0.1305, 0.045 ]), array([0.5145, 0.2925]))
     """
-    try:
-        s = np.asarray(margins, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("margins must be an array of real numbers with last axis of length 2") from exc
-    if s.ndim < 1 or s.shape[-1] != 2:
-        raise ValueError(f"margins must have shape (..., 2), got {s.shape}")
-    if not np.isfinite(s).all() or (s < 0).any() or (s > 1).any():
+    s = _pair_array(margins, "margins")
+    if (s < 0).any() or (s > 1).any():
         raise ValueError("margins must lie in [0, 1]")
     d = _check_ad_discount(discount)
     key = ("ad_tables", d)

@@ -74,3 +74,13 @@ def uniform_news(t):
 def gaussian_news(t):
     """v = tau + N(0, SIGMA^2)."""
     return stats.norm(t, SIGMA)
+
+
+def random_model(seed: int, n_agents: int, n_states: int, n_decisions: int, discount: float):
+    """A random finite dynamic model (uniform values, Dirichlet kernels), seeded."""
+    from mdlib import DynamicModel
+
+    rng = np.random.default_rng(seed)
+    values = [rng.uniform(0, 1, (n_decisions, n_states)) for _ in range(n_agents)]
+    transitions = [rng.dirichlet(np.ones(n_states), size=(n_decisions, n_states)) for _ in range(n_agents)]
+    return DynamicModel(values, transitions, discount)

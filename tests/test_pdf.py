@@ -96,3 +96,20 @@ def test_one_bibliography_and_one_introduction_chapter(pdf_text):
     assert len(re.findall(r"^\s*(?:\d+\s+)?Bibliography\s+\d+\s*$", contents, re.M)) == 1, "Bibliography is listed once"
     first = re.search(r"^\s*1\s+(\S.*?)\s+\d+\s*$", contents, re.M).group(1)
     assert first == latex_ext.INTRO_TITLE, f"chapter 1 is {first!r}, not the introduction"
+
+
+def test_part_headings():
+    assert latex_ext.part_heading("Part II. A buyer who learns over time") == "\\part{A buyer who learns over time}\n"
+    assert latex_ext.part_heading("Teaching kit").startswith("\\part*{Teaching kit}\\addcontentsline{toc}{part}")
+    assert latex_ext.latex_escape("R&D_1") == "R\\&D\\_1"
+    first = latex_ext.part_captions(str(ROOT))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    assert list(first.values()) == [part["caption"] for part in toc["parts"]], "one heading per part, in order"
+
+
+def test_every_part_is_in_the_contents(pdf_text):
+    contents = normalise(contents_of(pdf_text))
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    titles = [re.sub(r"^Part [IVXLC]+\.\s*", "", part["caption"]) for part in toc["parts"]]
+    missing = [t for t in titles if normalise(t) not in contents]
+    assert not missing, f"parts missing from the PDF's contents: {missing}"

@@ -25,14 +25,11 @@ from mdlib import (
     dynamic_pivot,
 )
 
+from helpers import random_model
+
 ALGEBRA = 1e-9
 
 
-def random_model(seed: int, n_agents: int, n_states: int, n_decisions: int, discount: float) -> DynamicModel:
-    rng = np.random.default_rng(seed)
-    values = [rng.uniform(0, 1, (n_decisions, n_states)) for _ in range(n_agents)]
-    transitions = [rng.dirichlet(np.ones(n_states), size=(n_decisions, n_states)) for _ in range(n_agents)]
-    return DynamicModel(values, transitions, discount)
 
 
 def random_weights(seed: int, model: DynamicModel) -> PivotWeights:
