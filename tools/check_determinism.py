@@ -8,15 +8,23 @@ here.  Some things are normalised away because they differ by design: the ids th
 ipywidgets gives its models, memory addresses in object reprs, and how printed
 text is split into chunks; stderr (warnings, which the book hides) is not compared.
 
+Each re-run happens in its own process with a wall-clock limit (``--timeout``, per chapter) and
+is retried once if it hits it, so a kernel that stops answering (a lost message between
+Jupyter client and kernel, seen rarely on these machines) costs minutes, not the whole run.
+
 Usage: ``python tools/check_determinism.py _build`` (after ``make html``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import signal
+import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jupytext
@@ -69,13 +77,33 @@ def execute(source: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
+def execute_isolated(source: Path, timeout: float = 300.0, attempts: int = 2) -> nbformat.NotebookNode:
+    """:func:`execute` in a fresh process (its own session), killed after ``timeout`` seconds and retried."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "executed.ipynb"
+        for attempt in range(1, attempts + 1):
+            proc = subprocess.Popen([sys.executable, __file__, "--execute-one", str(source), str(out)],
+                                    start_new_session=True)
+            try:
+                code = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)  # the process and its kernel
+                proc.wait()
+                print(f"{source.name}: no answer within {timeout:g} s (attempt {attempt} of {attempts})", flush=True)
+                continue
+            if code != 0:
+                raise RuntimeError(f"{source}: executing the notebook failed (exit status {code})")
+            return nbformat.read(out, as_version=4)
+    raise RuntimeError(f"{source}: no run finished within {timeout:g} s in {attempts} attempts")
+
+
+def compare(source: Path, build: Path, root: Path = ROOT, timeout: float = 300.0) -> list[str]:
     """Differences between the book build's execution of ``source`` and a fresh one."""
     page = source.relative_to(root).with_suffix(".ipynb")
     first = build / "jupyter_execute" / page
     if not first.exists():
         return [f"{page}: no executed notebook in {first.parent} (run `make html` first)"]
-    a, b = outputs(nbformat.read(first, as_version=4)), outputs(execute(source))
+    a, b = outputs(nbformat.read(first, as_version=4)), outputs(execute_isolated(source, timeout))
     if len(a) != len(b):
         return [f"{page}: {len(a)} code cells in the build, {len(b)} in the re-run"]
     problems = []
@@ -87,12 +115,17 @@ def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--execute-one":  # worker: run one notebook
+        nbformat.write(execute(Path(sys.argv[2])), sys.argv[3])
+        return 0
     parser.add_argument("build", type=Path, help="the book's build folder, e.g. _build")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per chapter run before a retry")
     args = parser.parse_args(argv)
     chapters = sorted(p for p in (ROOT / "book").rglob("*.md") if "```{code-cell}" in p.read_text(encoding="utf-8"))
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(compare, chapters, [args.build.resolve()] * len(chapters)))
+    build = args.build.resolve()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(lambda c: compare(c, build, timeout=args.timeout), chapters))
     problems = [p for r in results for p in r]
     for p in problems:
         print(p)
