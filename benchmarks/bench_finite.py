@@ -53,7 +53,7 @@ def instance(T: int, m: int, process: str, seed: int = 0):
     return values, probs
 
 
-def timed(T: int, m: int, process: str, kind: str = "general", ir: str = "ex-post", repeat: int = 3):
+def timed(T: int, m: int, process: str, kind: str = "separable", ir: str = "ex-post", repeat: int = 3):
     values, probs = instance(T, m, process)
     solve, check = np.inf, np.inf
     for _ in range(repeat):
@@ -66,7 +66,7 @@ def timed(T: int, m: int, process: str, kind: str = "general", ir: str = "ex-pos
     return solve, check, a.gain, mech.revenue
 
 
-def row(T, m, process, kind="general", repeat=3):
+def row(T, m, process, kind="separable", repeat=3):
     solve, check, gain, rev = timed(T, m, process, kind, repeat=repeat)
     print(f"{T:>2} {m:>4} {m**T:>6}  {process:<12}{kind:<9}{solve:>9.3f}{check:>9.3f}{solve + check:>9.3f}  {gain:>9.1e}  {rev:.6f}")
     return solve + check

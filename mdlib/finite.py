@@ -30,35 +30,30 @@ types). When an observed type has probability zero after the reports so far (the
 contradicts the reports), the mechanism reads it by the off-path convention below, as an
 impossible report, rather than punishing the detected lie; with observed types that have
 positive probability after every report history (independent ones, say) this never arises.
-Observed periods are supported for the ``general`` and ``separable`` kinds; ``static`` and
-``deferred`` raise a ``ValueError`` (their single or final allocation has no notion of a
+Observed periods are supported for the ``separable`` kind only; ``static`` and
+``general`` raise a ``ValueError`` (their single or final allocation has no notion of a
 period whose report is forced).
 
 **Mechanisms and reports.**
 
-``kind="general"``
-    The buyer reports a type in every period; good ``t`` is allocated by the reports up to
-    period ``t``, so ``allocation[t-1]`` has shape ``(m_1, ..., m_t)``. Payments may fall at
-    any history; since utility is additive and there is no discounting, only the total
-    payment on each report path matters, and it is stored as ``payment`` of shape
-    ``(m_1, ..., m_T)``.
-``kind="separable"``
-    Ashlagi, Daskalakis and Haghpanah's separable class: the allocation of good ``t`` is
-    fixed by the reports up to period ``t`` and the payment may depend on all reports. When
-    only ``theta_t`` is reported in period ``t`` this is exactly the ``general`` class, so
-    both kinds share one formulation (and give the same optimum).
+``kind="separable"`` (the default)
+    Ashlagi, Daskalakis and Haghpanah's *separable* class: the buyer reports a type in every
+    period and good ``t`` is allocated in period ``t`` by the reports up to period ``t``, so
+    ``allocation[t-1]`` has shape ``(m_1, ..., m_t)``. Payments may fall at any history;
+    since utility is additive and there is no discounting, only the total payment on each
+    report path matters, and it is stored as ``payment`` of shape ``(m_1, ..., m_T)``.
 ``kind="static"``
     One report of the whole type path after all types are known; every ``allocation[t-1]``
     has shape ``(m_1, ..., m_T)`` (the goods are delivered at the end; with additive values
     the delivery date does not matter).
-``kind="deferred"``
+``kind="general"``
     Ashlagi, Daskalakis and Haghpanah's *general* class: the buyer reports a type in every
-    period, as in ``general``, but every good is allocated after the last report, by the
+    period, as in ``separable``, but every good is allocated after the last report, by the
     whole report path, so every ``allocation[t-1]`` has shape ``(m_1, ..., m_T)`` and the
-    seller may bundle goods across periods. It contains both ``general`` (an allocation that
+    seller may bundle goods across periods. It contains both ``separable`` (an allocation that
     ignores later reports) and ``static`` (a menu that is incentive compatible on whole paths
     is so against every reporting strategy), so its optimum is at least both of theirs; with
-    independent types it equals the ``general`` optimum (their Proposition 1). Asking the buyer
+    independent types it equals the ``separable`` optimum (their Proposition 1). Asking the buyer
     to re-report his whole history each period, as they do, gives him more ways to lie and
     the seller nothing she could not get with these direct reports (revelation principle).
 
@@ -106,14 +101,21 @@ __all__ = [
 ]
 
 IR_KINDS = ("ex-ante", "interim", "ex-post")
-MECHANISM_KINDS = ("general", "separable", "static", "deferred")
-_FULL_PATH_KINDS = ("static", "deferred")  # kinds whose allocations depend on the whole report path
+MECHANISM_KINDS = ("separable", "general", "static")
+_FULL_PATH_KINDS = ("static", "general")  # kinds whose allocations depend on the whole report path
 _PROB_TOL = 1e-9  # tolerance on the sum of probs
 _TIE_TOL = 1e-12  # best responses within this of the best are ties (the first one is taken)
-_MAX_STRATEGIES = 16  # last-period strategies written out per deviator (history values; see _general_lp)
+_MAX_STRATEGIES = 16  # last-period strategies written out per deviator (history values; see _separable_lp)
 
 
 # --------------------------------------------------------------------------- validation
+def _check_kind(kind: Any) -> str:
+    if kind == "deferred":
+        raise ValueError("kind='deferred' is now spelled kind='general' (Ashlagi, Daskalakis and Haghpanah's "
+                         "name for mechanisms that allocate after the last report); got kind='deferred'")
+    return _check_choice(kind, "kind", MECHANISM_KINDS)
+
+
 def _check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
@@ -189,7 +191,7 @@ def _check_observed(observed: Any, T: int, kind: str) -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise ValueError(f"observed must not repeat a period, got {tuple(out)}")
     if out and kind in _FULL_PATH_KINDS:
-        raise ValueError(f"observed is supported for kind 'general' and 'separable' only, got kind={kind!r}")
+        raise ValueError(f"observed is supported for kind 'separable' only, got kind={kind!r}")
     return tuple(sorted(out))
 
 
@@ -301,11 +303,11 @@ class Mechanism:
     """Joint probabilities of the type paths, shape ``(m_1, ..., m_T)``."""
     allocation: tuple[NDArray[np.float64], ...]
     """``allocation[t]``: probability of good ``t + 1``, by report history (shape ``(m_1, ..., m_{t+1})`` for
-    ``general``/``separable``, ``(m_1, ..., m_T)`` for ``static`` and ``deferred``)."""
+    ``separable``, ``(m_1, ..., m_T)`` for ``static`` and ``general``)."""
     payment: NDArray[np.float64]
     """Total payment by report path, shape ``(m_1, ..., m_T)``."""
-    kind: str = "general"
-    """``"general"``, ``"separable"``, ``"static"`` or ``"deferred"``."""
+    kind: str = "separable"
+    """``"separable"``, ``"general"`` or ``"static"``."""
     ir: str = "ex-post"
     """The participation constraint the mechanism is meant to satisfy (used by :func:`audit`)."""
     observed: tuple[int, ...] = ()
@@ -358,7 +360,7 @@ class Audit(NamedTuple):
     worst_history: tuple[int, ...]
     """True type history at which the largest gain is found (types known when the report is made)."""
     worst_report: tuple[int, ...]
-    """The best report there (``general``: the report in that period; ``static``: the whole reported path)."""
+    """The best report there (``separable``: the report in that period; ``static``: the whole reported path)."""
 
 
 class Revelation(NamedTuple):
@@ -393,7 +395,7 @@ def make_mechanism(
     probs: Any,
     allocation: Sequence[Any],
     payment: Any,
-    kind: str = "general",
+    kind: str = "separable",
     ir: str = "ex-post",
     observed: Sequence[int] = (),
 ) -> Mechanism:
@@ -407,14 +409,14 @@ def make_mechanism(
     probs : array of shape (m_1, ..., m_T)
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     allocation : sequence of T arrays with entries in [0, 1]
-        ``general``/``separable``: ``allocation[t]`` has shape ``(m_1, ..., m_{t+1})`` (good ``t + 1`` is
-        allocated by the reports up to period ``t + 1``); ``static`` and ``deferred``: every
+        ``separable``: ``allocation[t]`` has shape ``(m_1, ..., m_{t+1})`` (good ``t + 1`` is
+        allocated by the reports up to period ``t + 1``); ``static`` and ``general``: every
         ``allocation[t]`` has shape ``(m_1, ..., m_T)``. Entries are needed at *every* report history, including those of
         probability zero: they are what a deviator gets.
     payment : array of shape (m_1, ..., m_T), or sequence of T arrays
-        Either the total payment on each report path, or (``general``/``separable``) payments charged at
+        Either the total payment on each report path, or (``separable``) payments charged at
         each history: ``payment[t]`` of shape ``(m_1, ..., m_{t+1})``, summed along the path.
-    kind : {"general", "separable", "static", "deferred"}
+    kind : {"separable", "general", "static"}
     ir : {"ex-ante", "interim", "ex-post"}
         The participation constraint :func:`audit` reports as ``ir_slack``.
     observed : sequence of int
@@ -443,7 +445,7 @@ def make_mechanism(
     (1.0, 0.5)
     """
     vals, p = _check_model(values, probs)
-    kind = _check_choice(kind, "kind", MECHANISM_KINDS)
+    kind = _check_kind(kind)
     ir = _check_choice(ir, "ir", IR_KINDS)
     obs = _check_observed(observed, p.ndim, kind)
     T, m = p.ndim, p.shape
@@ -507,7 +509,7 @@ def _solve_buyer(tree: _Tree, alloc: list, pay: NDArray[np.float64], n: Sequence
     return _BuyerSolution(value, choice)
 
 
-def _general_arrays(mech: Mechanism) -> tuple[list, NDArray[np.float64]]:
+def _separable_arrays(mech: Mechanism) -> tuple[list, NDArray[np.float64]]:
     m = mech.probs.shape
     alloc = [np.asarray(mech.allocation[t]).reshape(math.prod(m[:t]), m[t]) for t in range(len(m))]
     return alloc, mech.payment.reshape(-1)
@@ -516,10 +518,10 @@ def _general_arrays(mech: Mechanism) -> tuple[list, NDArray[np.float64]]:
 def audit(mechanism: Mechanism, observed: Sequence[int] | None = None) -> Audit:
     """Search every reporting strategy for a profitable deviation, and measure the participation slack.
 
-    For ``general``/``separable`` mechanisms the search is backward induction over (belief class of
+    For ``separable`` mechanisms the search is backward induction over (belief class of
     the true type history, report history): every report at every history, off-path continuations
     included, so that a misreport may be followed by a best response that lies again. For
-    ``deferred`` mechanisms the state is (true type history, report history), since the goods
+    ``general`` mechanisms the state is (true type history, report history), since the goods
     received at the end are valued at the true types of every period. For ``static``
     mechanisms it compares every true path with every reported path.
 
@@ -572,10 +574,10 @@ def audit(mechanism: Mechanism, observed: Sequence[int] | None = None) -> Audit:
     ex_ante = float(np.sum(tree.P[T] * path_u))
     if mechanism.kind == "static":
         gain, one_shot, hist, rep = _audit_static(tree, mechanism)
-    elif mechanism.kind == "deferred":
-        gain, one_shot, hist, rep = _audit_deferred(tree, mechanism)
+    elif mechanism.kind == "general":
+        gain, one_shot, hist, rep = _audit_general(tree, mechanism)
     else:
-        gain, one_shot, hist, rep = _audit_general(tree, mechanism, obs)
+        gain, one_shot, hist, rep = _audit_separable(tree, mechanism, obs)
     slack = {"ex-ante": ex_ante, "interim": interim, "ex-post": ex_post}[mechanism.ir]
     return Audit(gain, one_shot, slack, ex_ante, interim, ex_post, hist, rep)
 
@@ -584,9 +586,9 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
-def _audit_general(tree: _Tree, mech: Mechanism, observed: tuple[int, ...] = ()) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+def _audit_separable(tree: _Tree, mech: Mechanism, observed: tuple[int, ...] = ()) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m = tree.T, tree.m
-    alloc, pay = _general_arrays(mech)
+    alloc, pay = _separable_arrays(mech)
     best = _solve_buyer(tree, alloc, pay, m, observed=observed).value
     truth = _solve_buyer(tree, alloc, pay, m, truthful=True).value  # report the truth from any state on
     gain, one_shot, where = 0.0, 0.0, ((), ())
@@ -630,7 +632,7 @@ def _audit_static(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int
     return gain, gain, hist, rep
 
 
-def _audit_deferred(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
+def _audit_general(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m, H = tree.T, tree.m, tree.H
     V = np.stack([tree.vh[t][tree.prefix(np.arange(H[T]), t + 1)] for t in range(T)], axis=1)  # (every path, T)
     X = np.stack([np.asarray(a).reshape(-1) for a in mech.allocation], axis=0)  # (T, H_T)
@@ -690,7 +692,7 @@ def revelation(
     Returns
     -------
     Revelation
-        The direct ``mechanism`` (kind ``"general"``) and the buyer's ``strategy``.
+        The direct ``mechanism`` (kind ``"separable"``) and the buyer's ``strategy``.
 
     Raises
     ------
@@ -742,7 +744,7 @@ def revelation(
         mh = msg[t + 1][tree.canon[t + 1]]
         d_alloc.append(flat[t].reshape(-1)[mh].reshape(p.shape[: t + 1]))
     d_pay = pay.reshape(-1)[msg[T][tree.canon[T]]].reshape(p.shape)
-    return Revelation(Mechanism(vals, p, tuple(d_alloc), d_pay, "general", ir), tuple(strategy))
+    return Revelation(Mechanism(vals, p, tuple(d_alloc), d_pay, "separable", ir), tuple(strategy))
 
 
 # --------------------------------------------------------------------------- linear programmes
@@ -798,7 +800,7 @@ def _solve_lp(c: NDArray[np.float64], ub: _Rows, eq: _Rows, bounds: NDArray[np.f
     return res.x
 
 
-def _general_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: float = -1.0,
+def _separable_lp(tree: _Tree, ir: str | None, fixed: list | None = None, sense: float = -1.0,
                 observed: tuple[int, ...] = ()) -> tuple[list, NDArray[np.float64]]:
     T, m, H = tree.T, tree.m, tree.H
     nvar = 0
@@ -1074,8 +1076,8 @@ def _static_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
     return alloc, pay
 
 
-def _deferred_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
-    """The ``deferred`` programme: variables x_t(path), p(path), the truthful values U and the deviators' values Z.
+def _general_lp(tree: _Tree, ir: str) -> tuple[list, NDArray[np.float64]]:
+    """The ``general`` programme: variables x_t(path), p(path), the truthful values U and the deviators' values Z.
 
     ``Z[(t, g, r)]`` bounds the best continuation of a buyer whose true history ``g`` has length
     ``t`` and whose reports ``r`` (length ``t - 1``, not a prefix of ``g``) already lie, just
@@ -1180,7 +1182,7 @@ def optimal_mechanism(
     values: Sequence[Any],
     probs: Any,
     ir: str = "ex-post",
-    kind: str = "general",
+    kind: str = "separable",
     observed: Sequence[int] = (),
 ) -> Mechanism:
     """The revenue-maximising mechanism of a finite dynamic screening problem, by linear programming.
@@ -1203,15 +1205,17 @@ def optimal_mechanism(
         Joint probabilities of the type paths; non-negative, summing to 1 (tolerance 1e-9).
     ir : {"ex-ante", "interim", "ex-post"}
         Participation before period 1, after learning the first type, or on every type path.
-    kind : {"general", "separable", "static", "deferred"}
-        Reports every period (``"separable"`` is the same class here, see the module docstring),
-        one report of the whole path at the end, or reports every period with all goods
-        allocated after the last report (``"deferred"``; its linear programme has variables for
-        pairs of true and reported histories, so keep it to a few hundred type paths).
+    kind : {"separable", "general", "static"}
+        Ashlagi, Daskalakis and Haghpanah's class names. ``"separable"``: a report every period,
+        good ``t`` allocated in period ``t`` from the reports so far. ``"general"``: a report
+        every period, all goods allocated after the last report (its linear programme has
+        variables for pairs of true and reported histories, so keep it to a few hundred type
+        paths). ``"static"``: one report of the whole path at the end. The former spelling
+        ``"deferred"`` is refused with a message naming ``"general"``.
     observed : sequence of int
         0-based indices of the periods whose type the mechanism observes: the buyer sends no
         report there, the mechanism conditions on the true type, and there is no incentive
-        constraint for lying about it (``general`` and ``separable`` kinds only). With
+        constraint for lying about it (``separable`` kind only). With
         ``observed=(1, ..., T - 1)`` only the first type is private: the *relaxed* environment
         of Kakade, Lobel and Nazerzadeh, whose revenue bounds the dynamic one.
 
@@ -1225,7 +1229,7 @@ def optimal_mechanism(
     ValueError
         For probabilities that are negative or do not sum to 1, ``values`` whose shapes do not
         match ``probs``, an unknown ``ir`` or ``kind``, or ``observed`` with indices that are
-        not integers, out of range or repeated (or given with kind ``static``/``deferred``).
+        not integers, out of range or repeated (or given with kind ``static``/``general``).
 
     Examples
     --------
@@ -1247,7 +1251,7 @@ def optimal_mechanism(
     across periods) beats allocating good 1 in period 1:
 
     >>> probs = np.array([[0.01, 0.49], [0.49, 0.01]])
-    >>> [round(optimal_mechanism([[1, 2], [1, 2]], probs, kind=k).revenue, 9) for k in ("general", "deferred")]
+    >>> [round(optimal_mechanism([[1, 2], [1, 2]], probs, kind=k).revenue, 9) for k in ("separable", "general")]
     [2.49, 2.97]
 
     A good whose value (1 or 2) is correlated with a first type that only brings information:
@@ -1261,15 +1265,15 @@ def optimal_mechanism(
     """
     vals, p = _check_model(values, probs)
     ir = _check_choice(ir, "ir", IR_KINDS)
-    kind = _check_choice(kind, "kind", MECHANISM_KINDS)
+    kind = _check_kind(kind)
     obs = _check_observed(observed, p.ndim, kind)
     tree = _Tree(vals, p)
     if kind == "static":
         alloc, pay = _static_lp(tree, ir)
-    elif kind == "deferred":
-        alloc, pay = _deferred_lp(tree, ir)
+    elif kind == "general":
+        alloc, pay = _general_lp(tree, ir)
     else:
-        alloc, pay = _general_lp(tree, ir, observed=obs)
+        alloc, pay = _separable_lp(tree, ir, observed=obs)
     alloc = [np.clip(a, 0.0, 1.0) for a in alloc]
     return Mechanism(vals, p, tuple(alloc), pay, kind, ir, obs)
 
@@ -1277,7 +1281,7 @@ def optimal_mechanism(
 def revenue_range(values: Sequence[Any], probs: Any, allocation: Sequence[Any]) -> tuple[float, float]:
     """Smallest and largest expected revenue of incentive-compatible payments for a given allocation rule.
 
-    Payments range over all those that make the ``general`` mechanism with this allocation
+    Payments range over all those that make the ``separable`` mechanism with this allocation
     incentive compatible (against every reporting strategy) and give the lowest first-period
     type (of positive probability) an interim expected utility of exactly 0. Dynamic revenue
     equivalence says that with continuous types the range is a single point; on a finite grid it
@@ -1311,8 +1315,8 @@ def revenue_range(values: Sequence[Any], probs: Any, allocation: Sequence[Any]) 
     mech = make_mechanism(values, probs, allocation, np.zeros(np.shape(probs)))
     tree = _Tree(mech.values, mech.probs)
     try:
-        lo_mech = _general_lp(tree, None, list(mech.allocation), sense=1.0)
-        hi_mech = _general_lp(tree, None, list(mech.allocation), sense=-1.0)
+        lo_mech = _separable_lp(tree, None, list(mech.allocation), sense=1.0)
+        hi_mech = _separable_lp(tree, None, list(mech.allocation), sense=-1.0)
     except RuntimeError as exc:
         raise ValueError("allocation cannot be implemented: no payments make it incentive compatible") from exc
     lo_rev = float(np.sum(mech.probs * lo_mech[1]))

@@ -33,7 +33,7 @@ def posted_price_revenue_discrete(v, q):
 @pytest.mark.parametrize("v,q", [([1.0, 2.0], [0.5, 0.5]), ([1.0, 2.0, 4.0], [0.2, 0.5, 0.3]), ([0.3, 0.5, 0.6, 1.0], [0.1, 0.2, 0.3, 0.4])])
 def test_one_period_is_a_posted_price(v, q):
     for ir in ("interim", "ex-post"):
-        for kind in ("general", "static"):
+        for kind in ("separable", "static"):
             mech = optimal_mechanism([v], q, ir=ir, kind=kind)
             assert mech.revenue == pytest.approx(posted_price_revenue_discrete(v, q), abs=TOL)
     # participation before the buyer learns his value: the whole expected value
@@ -65,7 +65,6 @@ def test_negatively_correlated_values_digest_000(eps, static, general):
     probs = np.array([[eps, 0.5 - eps], [0.5 - eps, eps]])
     values = [[1.0, 2.0], [1.0, 2.0]]
     assert optimal_mechanism(values, probs, kind="static").revenue == pytest.approx(static, abs=TOL)
-    assert optimal_mechanism(values, probs, kind="general").revenue == pytest.approx(general, abs=TOL)
     assert optimal_mechanism(values, probs, kind="separable").revenue == pytest.approx(general, abs=TOL)
 
 
@@ -142,7 +141,7 @@ def test_static_audit_finds_a_lie():
 def test_optimum_passes_its_audit(inst):
     values, probs = inst
     for ir in IR_KINDS:
-        for kind in ("general", "static"):
+        for kind in ("separable", "static"):
             mech = optimal_mechanism(values, probs, ir=ir, kind=kind)
             a = audit(mech)
             assert a.gain <= TOL, (ir, kind, a)
@@ -152,13 +151,12 @@ def test_optimum_passes_its_audit(inst):
 @given(instances())
 def test_revenue_orderings(inst):
     values, probs = inst
-    rev = {(ir, k): optimal_mechanism(values, probs, ir=ir, kind=k).revenue for ir in IR_KINDS for k in ("general", "separable", "static")}
-    for k in ("general", "separable", "static"):
+    rev = {(ir, k): optimal_mechanism(values, probs, ir=ir, kind=k).revenue for ir in IR_KINDS for k in ("separable", "static")}
+    for k in ("separable", "static"):
         assert rev[("ex-ante", k)] >= rev[("interim", k)] - TOL >= rev[("ex-post", k)] - 2 * TOL
     for ir in IR_KINDS:
-        assert rev[(ir, "general")] == pytest.approx(rev[(ir, "separable")], abs=TOL)
         if probs.ndim == 1:
-            assert rev[(ir, "general")] == pytest.approx(rev[(ir, "static")], abs=TOL)
+            assert rev[(ir, "separable")] == pytest.approx(rev[(ir, "static")], abs=TOL)
 
 
 @given(instances(independent=True))
@@ -170,7 +168,7 @@ def test_general_beats_static_with_independent_types(inst):
         assert general >= optimal_mechanism(values, probs, ir=ir, kind="static").revenue - TOL
 
 
-@given(instances(max_periods=2), st.sampled_from(IR_KINDS), st.sampled_from(["general", "static"]))
+@given(instances(max_periods=2), st.sampled_from(IR_KINDS), st.sampled_from(["separable", "static"]))
 def test_raising_any_payment_of_an_optimum_breaks_a_constraint(inst, ir, kind):
     values, probs = inst
     mech = optimal_mechanism(values, probs, ir=ir, kind=kind)
@@ -377,7 +375,7 @@ def history_form(values, probs):
 def test_history_values_that_depend_on_the_current_type_only(inst):
     values, probs = inst
     hist = history_form(values, probs)
-    for kind in ("general", "static"):
+    for kind in ("separable", "static"):
         a = optimal_mechanism(values, probs, kind=kind)
         b = optimal_mechanism(hist, probs, kind=kind)
         assert b.revenue == pytest.approx(a.revenue, abs=TOL)
@@ -516,8 +514,9 @@ def test_audit_with_history_values_and_observed_matches_brute_force(case, data):
         ((True,), {}, "observed must hold integer period indices"),
         (1, {}, "observed must be a sequence"),
         ("1", {}, "observed must be a sequence"),
-        ((1,), {"kind": "static"}, "observed is supported for kind 'general' and 'separable' only"),
-        ((1,), {"kind": "deferred"}, "observed is supported for kind 'general' and 'separable' only"),
+        ((1,), {"kind": "static"}, "observed is supported for kind 'separable' only"),
+        ((1,), {"kind": "general"}, "observed is supported for kind 'separable' only"),
+        ((), {"kind": "deferred"}, "now spelled kind='general'"),
     ],
 )
 def test_bad_observed(observed, kwargs, match):

@@ -41,16 +41,15 @@ def correlated(q1, q2, lam):
 def test_example_2_separates_the_kinds(eps):
     # bundle at 3 sold to all but the diagonal (1, 1); general: the digest's 2.5 - eps
     probs = anti_diagonal(eps)
-    rev = {k: optimal_mechanism(VB, probs, kind=k).revenue for k in ("general", "separable", "static", "deferred")}
+    rev = {k: optimal_mechanism(VB, probs, kind=k).revenue for k in ("separable", "static", "general")}
     assert rev["static"] == pytest.approx(3 * (1 - eps), abs=TOL)
-    assert rev["deferred"] == pytest.approx(3 * (1 - eps), abs=TOL)
-    assert rev["general"] == pytest.approx(2.5 - eps, abs=TOL)
-    assert rev["separable"] == pytest.approx(rev["general"], abs=TOL)
+    assert rev["general"] == pytest.approx(3 * (1 - eps), abs=TOL)
+    assert rev["separable"] == pytest.approx(2.5 - eps, abs=TOL)
 
 
 def test_example_2_without_diagonal_all_kinds_earn_3():
     # impossible reports are pruned (read as the lowest possible one), so the lie of Table 2 is unavailable
-    for kind in ("general", "static", "deferred"):
+    for kind in ("separable", "static", "general"):
         mech = optimal_mechanism(VB, anti_diagonal(0.0), kind=kind)
         assert mech.revenue == pytest.approx(3.0, abs=TOL)
         assert audit(mech).gain <= TOL
@@ -61,7 +60,7 @@ def test_table_2_is_not_incentive_compatible():
     # (the hand-built arrays give the impossible path (1, 1) an outcome, so the audit may use it)
     alloc = [np.ones((2, 2)), np.array([[0.0, 1.0], [1.0, 1.0]])]
     pay = np.array([[1.0, 3.0], [3.0, 3.0]])
-    mech = make_mechanism(VB, anti_diagonal(0.0), alloc, pay, kind="deferred")
+    mech = make_mechanism(VB, anti_diagonal(0.0), alloc, pay, kind="general")
     a = audit(mech)
     assert mech.revenue == pytest.approx(3.0)
     assert a.gain == pytest.approx(1.0) and a.worst_history == (1,) and a.worst_report == (0,)
@@ -72,14 +71,14 @@ def test_mechanism_5_inside_the_region():
     q1, q2, lo, hi = 0.3, 0.7, 1.0, 2.0
     probs = np.outer([1 - q1, q1], [1 - q2, q2])
     r5 = lo * (1 + q1) + q2 * (hi - q1 * lo)
-    deferred = optimal_mechanism(VB, probs, kind="deferred")
+    deferred = optimal_mechanism(VB, probs, kind="general")
     assert deferred.revenue == pytest.approx(r5, abs=TOL)
     assert optimal_mechanism(VB, probs).revenue == pytest.approx(r5, abs=TOL)
     assert optimal_mechanism(VB, probs, kind="static").revenue < r5 - 0.05
 
 
 def test_one_period_deferred_is_a_posted_price():
-    mech = optimal_mechanism([[1.0, 2.0, 4.0]], [0.2, 0.5, 0.3], kind="deferred")
+    mech = optimal_mechanism([[1.0, 2.0, 4.0]], [0.2, 0.5, 0.3], kind="general")
     assert mech.revenue == pytest.approx(max(1.0, 2 * 0.8, 4 * 0.3), abs=TOL)
 
 
@@ -92,10 +91,10 @@ def test_negative_correlation_counts(lam, general_below, static_above):
     n_def, n_static = 0, 0
     for q1, q2 in itertools.product(grid, grid):
         probs = correlated(q1, q2, lam)
-        rev = {k: optimal_mechanism(VB, probs, kind=k).revenue for k in ("general", "static", "deferred")}
-        assert rev["deferred"] >= max(rev["general"], rev["static"]) - 1e-8
-        n_def += rev["deferred"] > rev["general"] + 1e-7
-        n_static += (q1 < 0.5 < q2) and rev["static"] > rev["general"] + 1e-7
+        rev = {k: optimal_mechanism(VB, probs, kind=k).revenue for k in ("separable", "static", "general")}
+        assert rev["general"] >= max(rev["separable"], rev["static"]) - 1e-8
+        n_def += rev["general"] > rev["separable"] + 1e-7
+        n_static += (q1 < 0.5 < q2) and rev["static"] > rev["separable"] + 1e-7
     assert (n_def, n_static) == (general_below, static_above)
 
 
@@ -107,18 +106,18 @@ def test_negative_correlation_counts(lam, general_below, static_above):
 def test_deferred_optimum_passes_its_audit_and_contains_the_others(inst):
     values, probs = inst
     for ir in IR_KINDS:
-        mech = optimal_mechanism(values, probs, ir=ir, kind="deferred")
+        mech = optimal_mechanism(values, probs, ir=ir, kind="general")
         a = audit(mech)
         assert a.gain <= 1e-8, (ir, a)
         assert a.ir_slack >= -1e-8, (ir, a)
-        others = [optimal_mechanism(values, probs, ir=ir, kind=k).revenue for k in ("general", "static")]
+        others = [optimal_mechanism(values, probs, ir=ir, kind=k).revenue for k in ("separable", "static")]
         assert mech.revenue >= max(others) - 1e-8
 
 
 @given(instances(independent=True))
 def test_proposition_1_deferred_equals_general_with_independent_types(inst):
     values, probs = inst
-    deferred = optimal_mechanism(values, probs, kind="deferred").revenue
+    deferred = optimal_mechanism(values, probs, kind="general").revenue
     assert deferred == pytest.approx(optimal_mechanism(values, probs).revenue, abs=1e-8)
 
 
@@ -163,7 +162,7 @@ def hand_built(draw):
 @given(hand_built())
 def test_deferred_audit_matches_brute_force(case):
     values, probs, alloc, pay = case
-    a = audit(make_mechanism(values, probs, alloc, pay, kind="deferred"))
+    a = audit(make_mechanism(values, probs, alloc, pay, kind="general"))
     assert a.gain == pytest.approx(brute_force_gain(values, probs, alloc, pay), abs=1e-9)
     assert a.one_shot_gain <= a.gain + 1e-12
 
@@ -171,7 +170,7 @@ def test_deferred_audit_matches_brute_force(case):
 # --------------------------------------------------------------------------- validation
 def test_deferred_allocation_must_cover_whole_paths():
     with pytest.raises(ValueError, match=r"allocation\[0\] must have shape \(2, 2\)"):
-        make_mechanism(VB, anti_diagonal(0.1), [np.ones(2), np.ones((2, 2))], np.zeros((2, 2)), kind="deferred")
+        make_mechanism(VB, anti_diagonal(0.1), [np.ones(2), np.ones((2, 2))], np.zeros((2, 2)), kind="general")
 
 
 # --------------------------------------------------------------------------- mdlib.sequential

@@ -54,12 +54,12 @@ REQUIRED = [
 
 
 def sha256(path: Path) -> str:
-    """Return the hex sha256 digest of a file."""
-    digest = hashlib.sha256()
+    """Return the sha256 checksum (hex) of a file."""
+    hasher = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            hasher.update(block)
+    return hasher.hexdigest()
 
 
 def fetch(spec: str, tarball: str, expected: str) -> Path:
