@@ -77,6 +77,7 @@ from .screening import (  # noqa: E402
     HandicapSimulation,
     dynamic_virtual_value,
     handicap_auction,
+    impulse_response,
     informativeness,
     optimal_option_contract,
     value_distribution,
@@ -90,7 +91,7 @@ __all__ += [
     "OptionContract",
     "Menu",
     "NotMonotoneError",
-    "informativeness",
+    "impulse_response",
     "dynamic_virtual_value",
     "value_distribution",
 ]

@@ -3,7 +3,7 @@ r"""Sequential screening: a buyer who learns his value after he signs, and menus
 The model (notation of the book): the buyer privately learns an ex-ante type
 :math:`\tau \sim G` (density :math:`g`), signs a contract, and then privately learns
 his value :math:`v \sim F(\cdot \mid \tau)` (density :math:`f(\cdot \mid \tau)`).
-The **informativeness** (two-stage impulse response) of :math:`\tau` about :math:`v` is
+The **impulse response** of :math:`v` to :math:`\tau` (the *informativeness* of the lecture slides) is
 
 .. math:: I(\tau, v) = -\frac{\partial F(v \mid \tau) / \partial \tau}{f(v \mid \tau)},
 
@@ -30,13 +30,14 @@ never exercised, below it it is always exercised, and its exact position still
 matters for the incentives of the other types (clamping it into the support can
 break incentive compatibility).
 
-The functions :func:`informativeness` and :func:`dynamic_virtual_value` are the
+The functions :func:`impulse_response` and :func:`dynamic_virtual_value` are the
 building blocks that the many-buyer (handicap-auction) machinery reuses.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -53,7 +54,7 @@ __all__ = [
     "Menu",
     "NotMonotoneError",
     "optimal_option_contract",
-    "informativeness",
+    "impulse_response",
     "dynamic_virtual_value",
     "value_distribution",
 ]
@@ -234,7 +235,7 @@ def _pointwise(m: _Model, tau: float, lam: float) -> _Point:
         j = int(np.flatnonzero(ok & (dz < -1e-6 * (1.0 + np.abs(z))))[0])
         raise ValueError(
             "second_given_first must increase in tau in the sense of first-order stochastic dominance "
-            f"(I >= 0): at tau = {format_number(tau)}, v = {format_number(z[j])} the informativeness is "
+            f"(I >= 0): at tau = {format_number(tau)}, v = {format_number(z[j])} the impulse response is "
             f"I = {dz[j]:.3g} < 0"
         )
     psi = z - lam * dz
@@ -250,7 +251,7 @@ def _pointwise(m: _Model, tau: float, lam: float) -> _Point:
         u_k, q_k = 1.0, 0.0
     elif pos.all() or (pos[1:].all() and psi[0] == 0.0):
         # psi >= 0 at the bottom: the root lies below (always exercised); beyond the last
-        # quantile the informativeness is extended by its value there
+        # quantile the impulse response is extended by its value there
         k = min(float(lam * dz[0]), float(z[0]))
         u_k, q_k = 0.0, 1.0
     else:
@@ -310,8 +311,8 @@ def _refine(m: _Model, tau: float, lam: float, left: tuple, right: tuple) -> tup
 
 
 # --------------------------------------------------------------------------- public: psi
-def informativeness(second_given_first: Callable[[float], Any], tau: ArrayLike, v: ArrayLike, *, first: Any = None) -> Any:
-    r"""The informativeness :math:`I(\tau, v) = -\partial_\tau F(v \mid \tau) / f(v \mid \tau)`.
+def impulse_response(second_given_first: Callable[[float], Any], tau: ArrayLike, v: ArrayLike, *, first: Any = None) -> Any:
+    r"""The impulse response :math:`I(\tau, v) = -\partial_\tau F(v \mid \tau) / f(v \mid \tau)` of the value to the ex-ante type.
 
     Parameters
     ----------
@@ -338,12 +339,12 @@ def informativeness(second_given_first: Callable[[float], Any], tau: ArrayLike, 
     Examples
     --------
     >>> from scipy import stats
-    >>> from mdlib import informativeness
+    >>> from mdlib import impulse_response
     >>> normal_news = lambda t: stats.norm(t, 0.25)          # v = tau + noise: I = 1
-    >>> round(float(informativeness(normal_news, 0.3, 1.7)), 8)
+    >>> round(float(impulse_response(normal_news, 0.3, 1.7)), 8)
     1.0
     >>> scaled = lambda t: stats.expon(scale=t)               # v = tau * noise: I = v / tau
-    >>> round(float(informativeness(scaled, 2.0, 3.0)), 8)
+    >>> round(float(impulse_response(scaled, 2.0, 3.0)), 8)
     1.5
     """
     m = _Model(first if first is not None else stats.uniform(0, 1), second_given_first)
@@ -365,6 +366,16 @@ def informativeness(second_given_first: Callable[[float], Any], tau: ArrayLike, 
     return float(out) if (t_scalar and v_scalar) else out
 
 
+def informativeness(second_given_first: Callable[[float], Any], tau: ArrayLike, v: ArrayLike, *, first: Any = None) -> Any:
+    """Former name of :func:`impulse_response` (the lecture slides' word); use that name.
+
+    .. deprecated:: 0.2
+       Calls :func:`impulse_response` and warns with a ``DeprecationWarning``.
+    """
+    warnings.warn("mdlib.informativeness is now mdlib.impulse_response", DeprecationWarning, stacklevel=2)
+    return impulse_response(second_given_first, tau, v, first=first)
+
+
 def dynamic_virtual_value(first: Any, second_given_first: Callable[[float], Any], tau: ArrayLike, v: ArrayLike) -> Any:
     r"""The dynamic virtual value :math:`\psi(\tau, v) = v - \frac{1 - G(\tau)}{g(\tau)} I(\tau, v)`.
 
@@ -380,7 +391,7 @@ def dynamic_virtual_value(first: Any, second_given_first: Callable[[float], Any]
     Returns
     -------
     float or ndarray
-        :math:`\psi(\tau, v)`, with :math:`I` from :func:`informativeness`.
+        :math:`\psi(\tau, v)`, with :math:`I` from :func:`impulse_response`.
 
     Raises
     ------
@@ -399,7 +410,7 @@ def dynamic_virtual_value(first: Any, second_given_first: Callable[[float], Any]
     t_arr, t_scalar = m.check_tau(tau)
     v_arr, v_scalar = as_real_array(v, "v")
     t_b, v_b = np.broadcast_arrays(t_arr, v_arr)
-    I = np.asarray(informativeness(second_given_first, t_b, v_b, first=first), dtype=float)
+    I = np.asarray(impulse_response(second_given_first, t_b, v_b, first=first), dtype=float)
     out = v_b - m.inverse_hazard(t_b) * I
     return float(out) if (t_scalar and v_scalar) else out
 
@@ -734,7 +745,7 @@ def _diagnose(tau: NDArray[np.float64], k: NDArray[np.float64], pts: list[_Point
         msgs.append(
             f"ex-post monotonicity fails: psi(tau, .) falls through zero at v = {format_number(v0)} for "
             f"tau = {format_number(t0)} ({len(expost)} grid types), so {{psi >= 0}} is not an option's "
-            "exercise region (the informativeness I(tau, v) rises too fast in v)"
+            "exercise region (the impulse response I(tau, v) rises too fast in v)"
         )
     with np.errstate(invalid="ignore"):
         rise = np.diff(k)
@@ -922,7 +933,7 @@ def _batch_ppf(m: _Model, taus: NDArray[np.float64], u: NDArray[np.float64]) -> 
 
 
 def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Handicap (1 - G)/g * I and the informativeness I(tau) of each type (I checked constant in v)."""
+    """Handicap (1 - G)/g * I and the impulse response I(tau) of each type (I checked constant in v)."""
     tau = np.asarray(tau, dtype=float)
     u = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
     lam = m.inverse_hazard(tau)
@@ -948,7 +959,7 @@ def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64]
     if wide.any():
         j = int(np.flatnonzero(wide)[0])
         raise ValueError(
-            "second_given_first must have an informativeness I(tau, v) that does not depend on v "
+            "second_given_first must have an impulse response I(tau, v) that does not depend on v "
             f"(a handicap auction needs psi = v - handicap(tau)); at tau = {format_number(tau[j])} it ranges over "
             f"[{dz[j].min():.4g}, {dz[j].max():.4g}]"
         )
@@ -957,7 +968,7 @@ def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64]
         j = int(np.flatnonzero(info < -1e-9)[0])
         raise ValueError(
             "second_given_first must increase in tau in the sense of first-order stochastic dominance "
-            f"(I >= 0): at tau = {format_number(tau[j])} the informativeness is {info[j]:.3g} < 0"
+            f"(I >= 0): at tau = {format_number(tau[j])} the impulse response is {info[j]:.3g} < 0"
         )
     info = np.maximum(info, 0.0)
     return lam * info, info
@@ -1102,7 +1113,7 @@ def handicap_auction(
 
     Each buyer learns :math:`\tau \sim G` (``first``), signs up, then learns
     :math:`v \sim F(\cdot \mid \tau)` (``second_given_first(tau)``).  When the
-    informativeness :math:`I(\tau, v)` does not depend on :math:`v` (e.g. additive news
+    impulse response :math:`I(\tau, v)` does not depend on :math:`v` (e.g. additive news
     :math:`v = \tau + \varepsilon`, where :math:`I \equiv 1`), the dynamic virtual value is
     :math:`\psi = v - h(\tau)` with the handicap :math:`h(\tau) = \frac{1-G(\tau)}{g(\tau)} I(\tau)`,
     and the optimal mechanism (Eső and Szentes) is a **handicap auction**: premiums in stage one,
@@ -1120,7 +1131,7 @@ def handicap_auction(
         The distribution :math:`G` of each bidder's ex-ante type (with a density).
     second_given_first : callable
         ``tau ->`` scipy.stats continuous distribution of the value given ``tau``: FOSD-increasing
-        and smooth in ``tau``, with an informativeness that does not depend on ``v``.
+        and smooth in ``tau``, with an impulse response that does not depend on ``v``.
     n_bidders : int
         Number of bidders, at least 1 (one bidder: the option contract).
     n_grid : int, default 201
@@ -1137,7 +1148,7 @@ def handicap_auction(
     ValueError
         If ``n_bidders`` is not an integer >= 1, ``n_grid < 5``, ``first`` has no density,
         ``second_given_first`` does not return continuous distributions, is not FOSD-increasing
-        or smooth in ``tau``, if its informativeness depends on ``v``, or if the handicap
+        or smooth in ``tau``, if its impulse response depends on ``v``, or if the handicap
         increases in ``tau`` (then :math:`\psi` is not monotone and the auction is not IC).
 
     Notes

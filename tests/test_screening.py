@@ -1,7 +1,7 @@
 """Tests of mdlib.screening: option contracts for one buyer who learns his value after contracting.
 
 Order: closed forms (uniform and Gaussian additive news, multiplicative news) derived
-with sympy or quadrature, then the informativeness and the dynamic virtual value, then
+with sympy or quadrature, then the impulse response and the dynamic virtual value, then
 incentive compatibility by deviation search (including a clamped strike and a
 non-monotone instance), then hypothesis properties, then a seeded Monte Carlo check,
 then input validation.
@@ -21,6 +21,7 @@ from scipy import integrate, stats
 from mdlib import (
     NotMonotoneError,
     dynamic_virtual_value,
+    impulse_response,
     informativeness,
     optimal_option_contract,
     posted_price_revenue,
@@ -161,19 +162,19 @@ def test_multiplicative_news_is_a_posted_price():
 
 
 # --------------------------------------------------------------------------- psi and I
-def test_informativeness_closed_forms():
+def test_impulse_response_closed_forms():
     v = np.array([-3.0, -0.2, 0.3, 0.8, 4.0])  # inside and outside the support
-    assert np.allclose(informativeness(uniform_news, 0.3, v), 1.0, atol=1e-8)
-    assert np.allclose(informativeness(gaussian_news, 0.3, v), 1.0, atol=1e-8)
+    assert np.allclose(impulse_response(uniform_news, 0.3, v), 1.0, atol=1e-8)
+    assert np.allclose(impulse_response(gaussian_news, 0.3, v), 1.0, atol=1e-8)
     w = np.array([0.1, 1.0, 3.0])
-    assert np.allclose(informativeness(lambda t: stats.expon(scale=t), 2.0, w), w / 2.0, atol=1e-8)
-    assert np.allclose(informativeness(lambda t: stats.lognorm(0.5, scale=t), 1.5, w), w / 1.5, atol=1e-7)
+    assert np.allclose(impulse_response(lambda t: stats.expon(scale=t), 2.0, w), w / 2.0, atol=1e-8)
+    assert np.allclose(impulse_response(lambda t: stats.lognorm(0.5, scale=t), 1.5, w), w / 1.5, atol=1e-7)
     # a family on a fixed support: I = -F_tau / f, sympy
     t, x = sp.symbols("t x", positive=True)
     F = t * x**2 + (1 - t) * x  # digest 004, E4 mixture on [0, 1]
     I_exact = sp.lambdify((t, x), -sp.diff(F, t) / sp.diff(F, x))
     x_test = np.array([0.05, 0.3, 0.7, 0.95])
-    assert np.allclose(informativeness(E4, 0.4, x_test), I_exact(0.4, x_test), atol=1e-8)
+    assert np.allclose(impulse_response(E4, 0.4, x_test), I_exact(0.4, x_test), atol=1e-8)
 
 
 def test_dynamic_virtual_value_alpha_form():
@@ -306,3 +307,9 @@ def test_bad_tau_for_a_contract(e1):
     with pytest.raises(ValueError, match="tau must not contain NaN"):
         e1.fee([0.2, float("nan")])
     assert isinstance(e1.strike(0.5), float) and e1.strike([0.5]).shape == (1,)
+
+
+def test_informativeness_is_the_deprecated_name_of_impulse_response():
+    normal_news = lambda t: stats.norm(t, 0.25)  # noqa: E731
+    with pytest.warns(DeprecationWarning, match="impulse_response"):
+        assert informativeness(normal_news, 0.3, 1.7) == pytest.approx(impulse_response(normal_news, 0.3, 1.7))
