@@ -68,6 +68,7 @@ test-book: html
 # Headless Chromium, no network at all: math typeset and widgets rendered on every page that has them.
 check-site: html
 	$(PY) tools/check_site.py $(BUILD)/html
+	REQUIRE_BUILT_SITES=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_reader_text.py -k built_pages
 
 # Every chapter executed a second time gives the same outputs as in the book build (seeded randomness).
 check-determinism: html
