@@ -34,9 +34,9 @@ FORBIDDEN = {
     "a reference to our working notes": re.compile(r"(?<!hex)digest", re.IGNORECASE),
     "a numbered claim of our notes": re.compile(r"\bclaims?\s+\d", re.IGNORECASE),
     "a reference to the tracker": re.compile(r"\bthe issues?\b(?!\s+(?:of|is|here|with|at stake)\b)", re.IGNORECASE),
-    # C13, E4, C4–C6, E1/E2: a capital C or E and a number, standing alone as a word. Subscripts
+    # C13, E4, C4–C6, E1/E2, L1, T1: one of the label letters of our notes and a number, standing alone as a word. Subscripts
     # ($C_1$), code such as `E_1` and words like "E1000" are not matched.
-    "an internal label (C<n>/E<n>)": re.compile(r"(?<![\w\\$^_.'\"-])[CE]\d{1,2}(?![\w(])"),
+    "an internal label (C<n>, E<n>, G<n>, L<n>, S<n>, T<n>, X<n>)": re.compile(r"(?<![\w\\$^_.'\"-])[CEGLSTX]\d{1,2}(?![\w(])"),
 }
 
 NUMPY_REPR = re.compile(r"np\.(?:float\d+|int\d+|uint\d+|complex\d+|bool_?|True_|False_|str_)\(|np\.(?:True_|False_)\b")
