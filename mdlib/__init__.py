@@ -171,3 +171,30 @@ __all__ += ["PivotWeights", "ad_auction_model", "ad_auction", "ad_auction_breakp
 from .bandits import AR1Stopping, ArrivalAuction, ar1_stopping, arrival_auction, arrival_deviation_gain  # noqa: E402
 
 __all__ += ["ar1_stopping", "arrival_auction", "arrival_deviation_gain", "AR1Stopping", "ArrivalAuction"]
+# --- linear programmes of the sequential-mechanisms chapter (mdlib.sequential)
+from .sequential import (  # noqa: E402
+    OptimalFace,
+    TwoByTwoLP,
+    continuation_revenue_lp,
+    optimal_face,
+    two_by_two_lp,
+    two_by_two_revenue,
+    two_good_continuation_revenue,
+)
+
+__all__ += ["continuation_revenue_lp", "two_good_continuation_revenue", "two_by_two_lp", "two_by_two_revenue", "optimal_face", "TwoByTwoLP", "OptimalFace"]
+# --- efficient mechanisms with a balanced budget (mdlib.balanced_budget)
+from .balanced_budget import BudgetMechanism, MechanismAudit, agv_mechanism, audit_mechanism, team_mechanism  # noqa: E402
+
+__all__ += ["team_mechanism", "agv_mechanism", "audit_mechanism", "BudgetMechanism", "MechanismAudit"]
+# --- envelope payments of the two-stage model (mdlib.envelope)
+from .envelope import EnvelopePayments, envelope_payments  # noqa: E402
+
+__all__ += ["envelope_payments", "EnvelopePayments"]
+from .commitment import BestResponses, best_responses, equilibrium_offers  # noqa: E402
+
+__all__ += ["equilibrium_offers", "best_responses", "BestResponses"]
+# --- optimal dynamic auctions on finite models (mdlib.dynamic_auctions)
+from .dynamic_auctions import AR1Sale, LearningArrivalAuction, ar1_sale_mechanism, certainty_equivalent_payment, learning_arrival_auction, learning_deviation_gain, progressive_tree  # noqa: E402
+
+__all__ += ["ar1_sale_mechanism", "learning_arrival_auction", "learning_deviation_gain", "certainty_equivalent_payment", "progressive_tree", "AR1Sale", "LearningArrivalAuction"]

@@ -19,6 +19,7 @@ from scipy import integrate, optimize
 from .auctions import posted_price_revenue
 
 __all__ = ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]
+__all__ += ["equilibrium_offers", "best_responses", "BestResponses"]
 
 _TIE_TOL = 1e-9  # two prices whose revenues differ by less than this are a tie
 _TIE_GAP = 1e-4  # ... when they are at least this far apart (relative to the scale of the values)
@@ -211,3 +212,247 @@ def commitment_game(values: Any, probs: Any, horizon: int) -> CommitmentGame:
                 seller[(t, X)] = -float(res.fun)
                 buyer[(t, X)] = float(sum(qt[j] * (util(j, j) @ x) for j in range(m)))
     return CommitmentGame(seller, buyer)
+
+
+# --------------------------------------------------------------------------- best responses
+# Checking a candidate equilibrium of the finite game: the seller's strategy is a menu of
+# (bundle, price) options in every state; the buyer's strategy picks, in any mechanism, the
+# option that maximises his payoff now plus the rent ``Z`` per item left unsold (the
+# theorem's continuation value), ties broken towards the seller. Both are then tested
+# against *all* deviations by backward induction.
+
+Option = tuple[tuple[int, ...], float]
+"""One line of a menu: the set of items delivered (``t`` itself is consumed now) and its price."""
+
+
+def _states(T: int) -> list[tuple[int, tuple[int, ...]]]:
+    out = []
+    for t in range(T + 1, -1, -1):
+        pool = list(range(max(t, 1), T + 1))
+        for size in range(len(pool) + 1):
+            out.extend((t, X) for X in itertools.combinations(pool, size))
+    return out
+
+
+def _horizon(horizon: Any) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= int(horizon) <= 6:
+        raise ValueError(f"horizon must be an integer in [1, 6], got {horizon!r}")
+    return int(horizon)
+
+
+def equilibrium_offers(
+    values: Any, probs: Any, horizon: int, kind: str = "day-before",
+    contract_price: float | None = None, spot_price: float | None = None,
+) -> dict:
+    """The seller's strategy of a candidate equilibrium: one menu of (bundle, price) options per state.
+
+    In state ``(t, X)`` the menu has two channels. The *spot* channel sells item ``t`` (if it is
+    unsold) at ``spot_price``; the *contract* channel sells future items in advance at
+    ``contract_price`` each: item ``t + 1`` only (``kind="day-before"``) or every unsold future
+    item as one bundle (``kind="upfront"``). The buyer may take either channel or both; the
+    no-trade option is not listed, since the seller cannot remove it
+    (:func:`best_responses` always adds it).
+
+    Parameters
+    ----------
+    values, probs : vectors
+        The finite law of each item's value (its monopoly price must be unique when a price is
+        left to its default).
+    horizon : int
+        Number of items ``T``, an integer in [1, 6].
+    kind : {"day-before", "upfront"}
+        Which future items the contract channel sells.
+    contract_price, spot_price : float, optional
+        Per-item prices of the two channels; by default the positive-commitment price
+        ``mu - Z`` and the monopoly price ``p*``.
+
+    Returns
+    -------
+    dict
+        ``offers[(t, X)]``: a tuple of options ``(bundle, price)``, ``bundle`` a sorted tuple of items.
+
+    Raises
+    ------
+    ValueError
+        For a bad law, a horizon outside [1, 6], an unknown ``kind`` or a negative price.
+
+    Examples
+    --------
+    >>> offers = equilibrium_offers([1.0, 2.0, 3.0], [0.3, 0.4, 0.3], 2)
+    >>> offers[(1, (1, 2))]
+    (((1,), 2.0), ((2,), 1.7), ((1, 2), 3.7))
+    """
+    T = _horizon(horizon)
+    if kind not in ("day-before", "upfront"):
+        raise ValueError(f"kind must be 'day-before' or 'upfront', got {kind!r}")
+    if contract_price is None or spot_price is None:
+        pc = positive_commitment((values, probs))
+        contract_price = pc.advance_price if contract_price is None else contract_price
+        spot_price = pc.monopoly_price if spot_price is None else spot_price
+    else:
+        _finite((values, probs))
+    c, s = float(contract_price), float(spot_price)
+    if not (np.isfinite(c) and np.isfinite(s) and c >= 0 and s >= 0):
+        raise ValueError(f"contract_price and spot_price must be finite and >= 0, got {c!r} and {s!r}")
+    offers: dict = {}
+    for t, X in _states(T):
+        if t > T:
+            continue
+        future = tuple(i for i in X if i > t)
+        if kind == "day-before":
+            future = tuple(i for i in future if i == t + 1)
+        menu: list = []
+        if t in X:
+            menu.append(((t,), s))
+        if future:
+            menu.append((future, c * len(future)))
+            if t in X:
+                menu.append(((t, *future), s + c * len(future)))
+        offers[(t, X)] = tuple(menu)
+    return offers
+
+
+class BestResponses(NamedTuple):
+    """A strategy profile of the finite game against all deviations (see :func:`best_responses`)."""
+
+    buyer: dict
+    """``buyer[(t, X)]``: the buyer's expected utility from period ``t`` on when both follow the profile."""
+    seller: dict
+    """``seller[(t, X)]``: the seller's expected revenue from period ``t`` on when both follow the profile."""
+    buyer_best: dict
+    """The buyer's best-response value against the seller's strategy (backward induction over his choices)."""
+    seller_best: dict
+    """The seller's best-response value against the buyer's strategy (one LP over all direct mechanisms, lotteries allowed, per state)."""
+    buyer_gain: float
+    """Largest gain of a buyer deviation over all states: ``max(buyer_best - buyer)``."""
+    seller_gain: float
+    """Largest gain of a seller deviation over all states: ``max(seller_best - seller)``."""
+    used: dict
+    """``used[(t, X)]``: the options some value chooses (the no-trade option included when chosen)."""
+
+
+def best_responses(values: Any, probs: Any, horizon: int, offers: dict, rent: float | None = None) -> BestResponses:
+    """Play a candidate equilibrium of the finite game and compute both players' best responses to it.
+
+    The seller's strategy is ``offers`` (see :func:`equilibrium_offers`), to which the no-trade
+    option ``((), 0)`` is always added. The buyer's strategy: in any mechanism, in state
+    ``(t, X)`` with current value ``v``, choose the option maximising ``v 1{t in S} + mu |S - {t}|
+    - price + rent |X'|`` (``X'``: the items still unsold afterwards), ties broken towards the
+    larger price. The function evaluates this profile in every state; computes the buyer's
+    best response to ``offers`` by backward induction (his own optimal continuation, so
+    deviations in several periods are covered); and computes the seller's best response to the
+    buyer's strategy by backward induction, solving in each state a linear programme over all
+    direct mechanisms with lotteries (incentive compatible and individually rational against
+    the buyer's continuation ``rent |X'|``), which bounds every mechanism the buyer's strategy
+    could face.
+
+    Parameters
+    ----------
+    values, probs : vectors
+        The finite law of each item's value.
+    horizon : int
+        Number of items ``T``, an integer in [1, 6].
+    offers : dict
+        ``offers[(t, X)]``: the menu in every state, a tuple of ``(bundle, price)`` with
+        ``bundle`` a subset of ``X``.
+    rent : float, optional
+        The per-item continuation value in the buyer's strategy; by default ``Z`` of
+        :func:`positive_commitment`.
+
+    Returns
+    -------
+    BestResponses
+        Profile values, best-response values, the two largest gains, and the options used.
+
+    Raises
+    ------
+    ValueError
+        For a bad law, a horizon outside [1, 6], a state missing from ``offers`` or a bundle
+        that is not a subset of the unsold items.
+
+    Examples
+    --------
+    >>> law = ([1.0, 2.0, 3.0], [0.3, 0.4, 0.3])
+    >>> br = best_responses(*law, 2, equilibrium_offers(*law, 2))
+    >>> round(br.seller[(0, (1, 2))], 9), round(br.buyer[(0, (1, 2))], 9)
+    (3.4, 0.6)
+    >>> abs(br.buyer_gain) < 1e-9 and abs(br.seller_gain) < 1e-9
+    True
+    """
+    fin = _finite((values, probs))
+    assert fin is not None
+    v, f = fin
+    T = _horizon(horizon)
+    z = positive_commitment((v, f)).rent if rent is None else float(rent)
+    mu = float(v @ f)
+    tol = 1e-9
+    buyer: dict = {}
+    seller: dict = {}
+    buyer_best: dict = {}
+    seller_best: dict = {}
+    used: dict = {}
+    for t, X in _states(T):
+        if t == T + 1:
+            buyer[(t, X)] = seller[(t, X)] = buyer_best[(t, X)] = seller_best[(t, X)] = 0.0
+            continue
+        if (t, X) not in offers:
+            raise ValueError(f"offers has no menu for state {(t, X)}")
+        menu = [((), 0.0)] + [(tuple(sorted(S)), float(p)) for S, p in offers[(t, X)]]
+        for S, _ in menu:
+            if not set(S) <= set(X):
+                raise ValueError(f"offers[{(t, X)}] sells {S}, which is not a subset of the unsold items {X}")
+        now = t in X
+        vt, ft = (v, f) if now else (np.zeros(1), np.ones(1))
+        nxt = [tuple(i for i in X if i != t and i not in S) for S, _ in menu]
+        gross = np.array([[x * (t in S) + mu * len([i for i in S if i != t]) - p for S, p in menu] for x in vt])
+        belief = gross + z * np.array([len(L) for L in nxt])
+        price = np.array([p for _, p in menu])
+        ch = [int(max(np.flatnonzero(row >= row.max() - tol), key=lambda k: price[k])) for row in belief]
+        buyer[(t, X)] = float(sum(ft[j] * (gross[j, k] + buyer[(t + 1, nxt[k])]) for j, k in enumerate(ch)))
+        seller[(t, X)] = float(sum(ft[j] * (price[k] + seller[(t + 1, nxt[k])]) for j, k in enumerate(ch)))
+        best = gross + np.array([buyer_best[(t + 1, L)] for L in nxt])
+        buyer_best[(t, X)] = float(ft @ best.max(axis=1))
+        used[(t, X)] = tuple(menu[k] for k in sorted(set(ch)))
+        seller_best[(t, X)] = _seller_lp(t, X, vt, ft, mu, z, seller_best)
+    keys = [k for k in buyer if k[0] <= T]
+    return BestResponses(
+        buyer, seller, buyer_best, seller_best,
+        float(max(buyer_best[k] - buyer[k] for k in keys)),
+        float(max(seller_best[k] - seller[k] for k in keys)),
+        used,
+    )
+
+
+def _seller_lp(t: int, X: tuple, vt: np.ndarray, ft: np.ndarray, mu: float, z: float, cont: dict) -> float:
+    """Best revenue in state (t, X) over direct mechanisms facing a buyer whose continuation is z per unsold item."""
+    rest = tuple(i for i in X if i != t)
+    subsets = [S for k in range(len(rest) + 1) for S in itertools.combinations(rest, k)]
+    left = [tuple(i for i in rest if i not in S) for S in subsets]
+    B = np.array([mu * len(S) + z * len(L) for S, L in zip(subsets, left)])
+    W = np.array([cont[(t + 1, L)] for L in left])
+    m, n = len(vt), len(subsets)
+    width = n + 2  # q_j, lottery w_{j,S}, payment p_j
+    now = t in X
+
+    def util(j: int, r: int) -> np.ndarray:
+        row = np.zeros(m * width)
+        row[r * width] = vt[j]
+        row[r * width + 1: r * width + 1 + n] = B
+        row[r * width + 1 + n] = -1.0
+        return row
+
+    A = [util(j, r) - util(j, j) for j in range(m) for r in range(m) if r != j]
+    A += [-util(j, j) for j in range(m)]
+    b = [0.0] * (m * (m - 1)) + [-z * len(rest)] * m
+    Aeq = np.zeros((m, m * width))
+    c = np.zeros(m * width)
+    bounds: list = []
+    for j in range(m):
+        Aeq[j, j * width + 1: j * width + 1 + n] = 1.0
+        c[j * width + 1: j * width + 1 + n] = -ft[j] * W
+        c[j * width + 1 + n] = -ft[j]
+        bounds += [(0.0, 1.0 if now else 0.0)] + [(0.0, 1.0)] * n + [(None, None)]
+    res = optimize.linprog(c, A_ub=np.array(A), b_ub=np.array(b), A_eq=Aeq, b_eq=np.ones(m), bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - selling nothing is always feasible
+        raise RuntimeError(f"state {(t, X)}: {res.message}")
+    return -float(res.fun)

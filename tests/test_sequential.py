@@ -229,3 +229,239 @@ def test_two_value_revenues_match_the_lp():
 def test_sequential_validation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --------------------------------------------------------------------------- Lemma 1, Propositions 1-5 (sweeps of the chapter)
+from mdlib import (  # noqa: E402
+    continuation_revenue_lp,
+    optimal_face,
+    two_by_two_lp,
+    two_by_two_revenue,
+    two_good_continuation_revenue,
+)
+
+
+def on_path_ic_separable(values, probs, weights):
+    """A separable mechanism that is IC on the truthful path: a vertex of the polytope of such mechanisms.
+
+    Variables: x_t at every report history of length t + 1 (in [0, 1]) and the payment on every report
+    path (in [-6, 6]); constraints: ex-post IR and, at every truthful history, no single misreport
+    followed by the truth pays. The objective ``weights`` picks a vertex. Returns the arrays.
+    """
+    m, T = probs.shape, probs.ndim
+    hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
+    col = {("x", h): i for i, h in enumerate(hists)}
+    paths = list(itertools.product(*[range(k) for k in m]))
+    col.update({("p", h): len(hists) + i for i, h in enumerate(paths)})
+    N = len(col)
+
+    def util(true, rep):
+        row = np.zeros(N)
+        for t in range(T):
+            row[col[("x", rep[: t + 1])]] += values[t][true[t]]
+        row[col[("p", rep)]] -= 1.0
+        return row
+
+    A = [-util(h, h) for h in paths]
+    for t in range(T):
+        for h in itertools.product(*[range(k) for k in m[:t]]):
+            for k, r in itertools.permutations(range(m[t]), 2):
+                row = np.zeros(N)
+                for fut in itertools.product(*[range(j) for j in m[t + 1:]]):
+                    true = h + (k,) + fut
+                    w = probs[true] / probs[h + (k,)].sum()
+                    row += w * (util(true, h + (r,) + fut) - util(true, true))
+                A.append(row)
+    res = optimize.linprog(np.resize(np.asarray(weights, float), N), A_ub=np.array(A), b_ub=np.zeros(len(A)),
+                           bounds=[(0, 1)] * len(hists) + [(-6, 6)] * len(paths), method="highs")
+    assert res.status == 0
+    z = res.x
+    alloc = [np.array([z[col[("x", h)]] for h in itertools.product(*[range(k) for k in m[: t + 1]])]).reshape(m[: t + 1]) for t in range(T)]
+    pay = np.array([z[col[("p", h)]] for h in paths]).reshape(m)
+    return alloc, pay
+
+
+@given(instances(max_periods=3, max_types=3, independent=True), st.lists(st.integers(-5, 5), min_size=6, max_size=6))
+def test_lemma_1_on_path_ic_separable_mechanisms_pass_the_full_audit(inst, weights):
+    # ADH Lemma 1: with independent values a separable mechanism that is IC on the truthful path is IC
+    values, probs = inst
+    alloc, pay = on_path_ic_separable(values, probs, weights)
+    a = audit(make_mechanism(values, probs, alloc, pay))
+    assert a.one_shot_gain <= 1e-8, "the generator's constraints are the audit's one-shot deviations"
+    assert a.gain <= 1e-8, (a, alloc, pay)
+
+
+def waiting_mechanism():
+    """The chapter's general mechanism: after a low first report, good 1 free or good 2 at 1/2; after a high one both at 1.7."""
+    x1 = np.array([[1.0, 0.0], [1.0, 1.0]])
+    x2 = np.array([[0.0, 1.0], [1.0, 1.0]])
+    pay = np.array([[0.0, 0.5], [1.7, 1.7]])
+    return make_mechanism(VB, np.full((2, 2), 0.25), [x1, x2], pay, kind="general")
+
+
+def test_lemma_1_fails_for_a_general_mechanism():
+    a = audit(waiting_mechanism())
+    assert a.one_shot_gain <= 1e-12, "IC on the truthful path"
+    # v1 = 2: truth 2 + 1.5 - 1.7 = 1.8; report 1 then 1: good 1 free, worth 2
+    assert a.gain == pytest.approx(0.2, abs=1e-12) and a.worst_history == (1,) and a.worst_report == (0,)
+    assert a.ex_post_slack >= 0
+
+
+def induced_separable(values, probs, mech):
+    """ADH eqs. (1)-(2) for a static or general mechanism on two goods with independent values."""
+    v1 = np.asarray(values[0], float)
+    f2 = probs.sum(axis=0)
+    x1, x2 = mech.allocation
+    x1_isp = x1 @ f2
+    p_isp = mech.payment - v1[:, None] * (x1 - x1_isp[:, None])
+    return make_mechanism(values, probs, [x1_isp, x2], p_isp, kind="separable")
+
+
+def test_the_induced_separable_mechanism_of_the_waiting_mechanism_is_ic():
+    mech = waiting_mechanism()
+    isp = induced_separable(VB, mech.probs, mech)
+    a = audit(isp)
+    assert a.gain <= 1e-12 and isp.revenue == pytest.approx(mech.revenue)
+    assert np.allclose(isp.path_values() - isp.payment, mech.path_values() - mech.payment), "same ex-post utilities"
+
+
+@given(instances(max_periods=2, max_types=3, independent=True))
+def test_proposition_1_induced_separable_of_the_static_optimum(inst):
+    values, probs = inst
+    if probs.ndim != 2:
+        values, probs = values + [np.array([1.0])] * (2 - probs.ndim), probs.reshape(probs.shape + (1,) * (2 - probs.ndim))
+    static = optimal_mechanism(values, probs, kind="static")
+    isp = induced_separable(values, probs, static)
+    a = audit(isp)
+    assert isp.revenue == pytest.approx(static.revenue, abs=1e-8)
+    assert a.gain <= 1e-8 and a.ex_post_slack >= -1e-8
+    assert optimal_mechanism(values, probs).revenue >= static.revenue - 1e-8, "separable >= static"
+
+
+def two_good_law(w1, w2):
+    f1, f2 = np.array(w1, float) / sum(w1), np.array(w2, float) / sum(w2)
+    return f1, f2
+
+
+laws3 = st.lists(st.integers(1, 9), min_size=3, max_size=3)
+V3 = np.array([1.0, 2.0, 3.0])
+
+
+@given(laws3, laws3)
+def test_proposition_2_the_continuation_after_v1_is_optimal_given_the_promise(w1, w2):
+    f1, f2 = two_good_law(w1, w2)
+    m = optimal_mechanism([V3, V3], np.outer(f1, f2))
+    x1, x2 = m.allocation
+    w_2 = V3 * x1 + (V3[None] * x2 - m.payment) @ f2
+    lhs = m.payment @ f2 - V3 * x1
+    assert np.allclose(lhs, continuation_revenue(V3, f2, np.maximum(w_2, 0)), atol=1e-8)
+
+
+@given(laws3, laws3)
+def test_two_good_continuation_revenue_is_the_tree_lp_and_concave(w1, w2):
+    f1, f2 = two_good_law(w1, w2)
+    best = two_good_continuation_revenue([V3, V3], [f1, f2])
+    assert best == pytest.approx(optimal_mechanism([V3, V3], np.outer(f1, f2)).revenue, abs=1e-8)
+    curve = np.array([two_good_continuation_revenue([V3, V3], [f1, f2], w) for w in np.linspace(0, 4, 21)])
+    assert curve.max() <= best + 1e-8 and np.diff(curve, 2).max() <= 1e-8
+
+
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=4), st.floats(0, 3))
+def test_continuation_revenue_lp_is_the_envelope(weights, u):
+    q = np.array(weights, float) / sum(weights)
+    v = np.arange(1, len(q) + 1, dtype=float) ** 1.3
+    assert continuation_revenue_lp(v, q, u) == pytest.approx(continuation_revenue(v, q, u), abs=1e-8)
+    # the best promise is a price point's utility, and the best revenue the one-good optimum
+    best = max(continuation_revenue_lp(v, q, w) for w in price_points(v, q)[0])
+    assert best == pytest.approx(optimal_mechanism([v], q).revenue, abs=1e-8)
+
+
+full_support_2x2 = st.lists(st.integers(1, 9), min_size=4, max_size=4).map(lambda w: (np.array(w, float) / sum(w)).reshape(2, 2))
+values_2x2 = st.lists(st.integers(0, 8), min_size=4, max_size=4).map(lambda w: np.array(w, float).reshape(2, 2) / 2)
+
+
+@given(values_2x2, full_support_2x2)
+def test_two_by_two_lp_matches_the_tree_engine(values, probs):
+    for kind in ("separable", "general", "static"):
+        mine = two_by_two_revenue(values, probs, kind)
+        assert mine == pytest.approx(optimal_mechanism(list(values), probs, kind=kind).revenue, abs=1e-8), kind
+
+
+@given(st.floats(0.05, 0.95), st.floats(0.05, 0.95), st.sampled_from([(1.0, 2.0), (2.0, 3.0), (1.0, 3.0)]))
+def test_propositions_3_and_4_on_random_cells(q1, q2, lohi):
+    lo, hi = lohi
+    probs = np.outer([1 - q1, q1], [1 - q2, q2])
+    vals = [[lo, hi]] * 2
+    r = two_value_revenues(q1, q2, lo, hi)
+    opt = optimal_mechanism(vals, probs).revenue
+    static = optimal_mechanism(vals, probs, kind="static").revenue
+    assert opt == pytest.approx(r.best, abs=1e-8), "Prop 4: max(R1..R5)"
+    assert static == pytest.approx(max(*r[:4], lo + hi * q2), abs=1e-8), "static: max(R1..R4, R6)"
+    g = lo * (1 - q1) / (hi - q1 * lo)
+    margin = min(lo / hi - q1, q2 - g)
+    if abs(margin) > 1e-6:  # away from the boundary, where the gain vanishes
+        assert (opt > static + 1e-9) == (margin > 0), "Prop 3: static loses exactly inside the region"
+
+
+@pytest.mark.parametrize("q1,q2", [(0.3, 0.7), (0.1, 0.5), (0.45, 0.6), (0.2, 0.9)])
+def test_mechanism_5_is_the_unique_optimum_inside_the_region(q1, q2):
+    face = optimal_face(VB, np.outer([1 - q1, q1], [1 - q2, q2]))
+    p5 = 1 - (1 - q2)
+    m5 = np.r_[1, 1, 0, 1, 1, 1, 1, 1 + 2, 2 + p5, 2 + p5]  # x1(v1), x2(path), p(path)
+    assert face.width < 1e-6 and np.allclose(face.low, m5, atol=1e-6)
+
+
+@given(laws3, laws3)
+def test_proposition_5_lower_monopoly_price_first(w1, w2):
+    f1, f2 = two_good_law(w1, w2)
+    rev1, rev2 = price_points(V3, f1)[1], price_points(V3, f2)[1]
+    top1, top2 = V3[np.isclose(rev1, rev1.max())], V3[np.isclose(rev2, rev2.max())]
+    if top1.max() < top2.min():
+        probs = np.outer(f1, f2)
+        assert optimal_mechanism([V3, V3], probs).revenue > optimal_mechanism([V3, V3], probs, kind="static").revenue + 1e-7
+
+
+@given(st.floats(0, 1), st.floats(0, 1), st.floats(-1, 1))
+def test_correlation_parametrisation(q1, q2, lam):
+    P = correlated(q1, q2, lam)
+    assert P.min() >= -1e-12 and P.sum() == pytest.approx(1.0)
+    assert P[1].sum() == pytest.approx(q1) and P[:, 1].sum() == pytest.approx(q2)
+    cov = P[1, 1] - q1 * q2
+    assert cov * lam >= -1e-12, "the covariance has the sign of lambda"
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: continuation_revenue_lp([1, 2], [0.5, 0.5], -1.0), "promised_utility"),
+    (lambda: two_good_continuation_revenue([[1, 2]], [[0.5, 0.5]]), "values must be a pair"),
+    (lambda: two_good_continuation_revenue([[1, 2], [1, 2]], [[0.5, 0.5], [0.5, 0.5]], -0.5), "promised_utility"),
+    (lambda: two_by_two_lp([[1, 2, 3], [1, 2, 3]], np.full((2, 2), 0.25)), "values must be a 2 x 2"),
+    (lambda: two_by_two_lp(VB, [[0.5, 0.5], [0.0, 0.0]]), "probs must be a 2 x 2 array of positive"),
+    (lambda: two_by_two_revenue(VB, np.full((2, 2), 0.25), kind="deferred"), "kind must be one of"),
+    (lambda: optimal_face(VB, np.full((2, 2), 0.25), slack=0.0), "slack must lie in"),
+])
+def test_chapter_lp_validation(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@given(instances(max_periods=2, max_types=3, independent=False), st.lists(st.integers(-5, 5), min_size=6, max_size=6))
+def test_lemma_1_with_two_periods_needs_no_independence(inst, weights):
+    # in the last period a liar's problem is the truthful buyer's (no future beliefs), so two periods always pass
+    values, probs = inst
+    if np.any(probs.reshape(-1) == 0):  # keep the conditional laws defined on every history
+        probs = (probs + 0.05) / (probs + 0.05).sum()
+    alloc, pay = on_path_ic_separable(values, probs, weights)
+    assert audit(make_mechanism(values, probs, alloc, pay)).gain <= 1e-8
+
+
+def test_lemma_1_needs_independence_from_three_periods_on():
+    rng = np.random.default_rng(0)
+    failures = 0
+    for _ in range(30):
+        probs = rng.dirichlet(np.ones(8)).reshape(2, 2, 2)
+        values = [np.sort(rng.integers(0, 5, 2)) / 2 for _ in range(3)]
+        alloc, pay = on_path_ic_separable(values, probs, rng.integers(-5, 6, 6))
+        a = audit(make_mechanism(values, probs, alloc, pay))
+        assert a.one_shot_gain <= 1e-8
+        failures += a.gain > 1e-6
+    assert failures > 0, "correlated values: some separable mechanism is IC on path but not IC"
