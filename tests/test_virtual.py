@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
@@ -365,3 +365,48 @@ def test_menu_bad_input():
         m.fee(1.2)
     with pytest.raises(ValueError, match=r"p must lie in the range of menu prices \[0.2, 0.6\]"):
         m.menu_fee(0.1)
+
+
+# --------------------------------------------------------------------------- moved from the chapter (book/virtual_pivot.md)
+def test_beta_types_exponential_shocks_against_inline_quadrature():
+    # the chapter's formulas written inline: price κ s, rent D ∫ T(κ(z)) dz, fee D s I(κ) - U; cutoff φ = 0 (unbounded X)
+    first, cost, delta = stats.beta(2, 2), 0.2, 0.9
+    D = delta / (1 - delta)
+    phi = lambda s: s - (1 - s) * (1 + 2 * s) / (6 * s)                 # h = (1 - F)/f for F = 3s^2 - 2s^3
+    cut = optimize_brentq(phi, 0.3, 0.9)
+    kap = lambda s: cost / phi(s)
+    menu = single_buyer_menu(first, stats.expon(), cost=cost, discount=delta)
+    assert menu.cutoff == pytest.approx(cut, abs=1e-9)
+    for s in (0.55, 0.7, 0.85, 1.0):
+        rent = D * integrate.quad(lambda z: (1 + kap(z)) * np.exp(-kap(z)), cut, s, epsabs=1e-13)[0]
+        assert menu.price(s) == pytest.approx(kap(s) * s, rel=1e-9)
+        assert menu.rent(s) == pytest.approx(rent, rel=1e-9, abs=1e-11)
+        assert menu.fee(s) == pytest.approx(D * s * np.exp(-kap(s)) - rent, rel=1e-9, abs=1e-11)
+
+
+def optimize_brentq(f, a, b):
+    from scipy import optimize
+
+    return optimize.brentq(f, a, b, xtol=1e-15)
+
+
+@settings(max_examples=10)
+@given(st.sampled_from(["uniform", "gamma", "beta"]), st.floats(0.1, 2.0), st.floats(0.0, 0.8), st.floats(0.3, 0.95))
+def test_uniform_types_earn_half_the_first_best_for_any_shock(kind, scale, cost_share, delta):
+    # u = 2s - 1 maps the virtual surplus onto half the first best, whatever the shock (the chapter's proof exercise)
+    shock = {"uniform": stats.uniform(0.5 * scale, scale), "gamma": stats.gamma(2.0, scale=scale),
+             "beta": stats.beta(2, 3, scale=scale)}[kind]
+    top = shock.support()[1]
+    cost = cost_share * (top if np.isfinite(top) else shock.mean())  # below the largest value s0 X
+    menu = single_buyer_menu(stats.uniform(0, 1), shock, cost=cost, discount=delta)
+    if menu.profit > 1e-9:
+        assert menu.first_best / menu.profit == pytest.approx(2.0, rel=1e-7)
+
+
+def test_distortion_never_fades():
+    # the menu sells to type s0 in any period iff X_t >= c/(2 s0 - 1): the same cutoff every period, above c/s0 below the top
+    menu = single_buyer_menu(stats.uniform(0, 1), stats.uniform(0, 1), 0.2, 0.9)
+    s = np.linspace(0.65, 1.0, 8)
+    trade = 1 - menu.price(s) / s
+    assert np.allclose(trade, 1 - 0.2 / (2 * s - 1), atol=1e-12)
+    assert (trade[:-1] < 1 - 0.2 / s[:-1]).all() and trade[-1] == pytest.approx(1 - 0.2, abs=1e-12)
