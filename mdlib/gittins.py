@@ -34,21 +34,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import as_real_array, check_real, format_number
+from ._markov import ROW_SUM_TOL
+from ._validation import as_real_array, check_discount, check_real, format_number
 
 __all__ = ["gittins_index", "bernoulli_gittins_index"]
-
-#: Rows of ``P`` must sum to one within this tolerance.
-_ROW_SUM_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------- validation
-def _check_open_discount(discount: Any) -> float:
-    d = check_real(discount, "discount")
-    if not 0.0 < d < 1.0:
-        raise ValueError(f"discount must lie in (0, 1), got {format_number(d)}")
-    return d
-
 
 # --------------------------------------------------------------------------- finite arms
 def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
@@ -110,7 +99,7 @@ def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
     if not np.isfinite(P_arr).all() or (P_arr < 0).any():
         raise ValueError("P must contain finite nonnegative probabilities")
     sums = P_arr.sum(axis=1)
-    if (np.abs(sums - 1.0) > _ROW_SUM_TOL).any():
+    if (np.abs(sums - 1.0) > ROW_SUM_TOL).any():
         s = int(np.argmax(np.abs(sums - 1.0)))
         raise ValueError(f"P must be stochastic: row {s} sums to {sums[s]:.12g}, not 1")
     r_arr, _ = as_real_array(r, "r")
@@ -118,7 +107,7 @@ def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
         raise ValueError(f"r must have shape ({P_arr.shape[0]},) to match P, got {r_arr.shape}")
     if not np.isfinite(r_arr).all():
         raise ValueError("r must be finite")
-    d = _check_open_discount(discount)
+    d = check_discount(discount)
     from ._bandit_kernels import _eliminate  # lazy: numba is slow to import
 
     return _eliminate(np.ascontiguousarray(P_arr), r_arr, d)
@@ -187,7 +176,7 @@ def bernoulli_gittins_index(a: Any, b: Any, discount: float, tol: float = 1e-6) 
         a_b, b_b = np.broadcast_arrays(a_arr, b_arr)
     except ValueError as exc:
         raise ValueError(f"a and b must broadcast together, got shapes {a_arr.shape} and {b_arr.shape}") from exc
-    d = _check_open_discount(discount)
+    d = check_discount(discount)
     t = check_real(tol, "tol")
     if not 0.0 < t <= 0.01:
         raise ValueError(f"tol must lie in (0, 0.01], got {format_number(t)}")

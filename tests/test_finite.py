@@ -543,14 +543,14 @@ def test_bad_history_values():
 def test_written_out_strategies_match_auxiliary_variables(case):
     # with history values the engine writes out the deviators' last-period strategies; with the
     # limit at 0 it uses the auxiliary variables instead: both give the same optimum
-    import mdlib.finite as finite
+    from mdlib.finite import _design as design
 
     values, probs, observed = case
     fast = optimal_mechanism(values, probs, observed=observed).revenue
-    limit = finite._MAX_STRATEGIES
-    finite._MAX_STRATEGIES = 0
+    limit = design._MAX_STRATEGIES
+    design._MAX_STRATEGIES = 0
     try:
         slow = optimal_mechanism(values, probs, observed=observed).revenue
     finally:
-        finite._MAX_STRATEGIES = limit
+        design._MAX_STRATEGIES = limit
     assert fast == pytest.approx(slow, abs=TOL)
