@@ -76,11 +76,15 @@ def gaussian_news(t):
     return stats.norm(t, SIGMA)
 
 
-def random_model(seed: int, n_agents: int, n_states: int, n_decisions: int, discount: float):
-    """A random finite dynamic model (uniform values, Dirichlet kernels), seeded."""
-    from mdlib import DynamicModel
+def dynamic_models(max_discount: float):
+    """Random dynamic models (:func:`mdlib.random_model`) with up to 3 agents, 3 states and 4 decisions."""
+    from mdlib import random_model
 
-    rng = np.random.default_rng(seed)
-    values = [rng.uniform(0, 1, (n_decisions, n_states)) for _ in range(n_agents)]
-    transitions = [rng.dirichlet(np.ones(n_states), size=(n_decisions, n_states)) for _ in range(n_agents)]
-    return DynamicModel(values, transitions, discount)
+    return st.builds(
+        random_model,
+        seed=st.integers(0, 2**32 - 1),
+        n_agents=st.integers(1, 3),
+        n_states=st.integers(1, 3),
+        n_decisions=st.integers(1, 4),
+        discount=st.floats(0.0, max_discount),
+    )

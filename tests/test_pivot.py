@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mdlib import (
+    random_model,
     DynamicModel,
     audit_pivot,
     dynamic_pivot,
@@ -28,7 +29,7 @@ from mdlib import (
     scheduling_pivot_prices,
 )
 
-from helpers import random_model
+from helpers import dynamic_models
 
 ALGEBRA = 1e-9
 
@@ -162,14 +163,7 @@ def test_discount_zero_is_the_clarke_pivot():
 
 
 # --------------------------------------------------------------------------- properties
-models = st.builds(
-    random_model,
-    seed=st.integers(0, 2**32 - 1),
-    n_agents=st.integers(1, 3),
-    n_states=st.integers(1, 3),
-    n_decisions=st.integers(1, 4),
-    discount=st.floats(0.0, 0.97),
-)
+models = dynamic_models(max_discount=0.97)
 
 
 @given(models)
