@@ -110,7 +110,12 @@ pdf: vendor
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is at: $(abspath $(BUILD)/latex/book.pdf)"
 
+# Every benchmark script, with the peers it compares with (the bench extra), then every chapter's run time.
 bench: $(STAMP)
+	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[bench]"
+	for b in $(filter-out benchmarks/bench_chapters.py,$(wildcard benchmarks/bench_*.py)); do \
+	  echo "== $$b"; MPLBACKEND=Agg $(PY) "$$b"; \
+	done
 	$(PY) benchmarks/bench_chapters.py
 
 # Each page's run time, for the table of the instructor guide (commit the JSON file).

@@ -300,7 +300,7 @@ def handicap_auction(
     >>> from scipy import stats
     >>> from mdlib import handicap_auction
     >>> a = handicap_auction(stats.uniform(0, 1), lambda t: stats.norm(t, 0.25), 2)
-    >>> round(a.revenue, 6)                      # E[max(0, psi1, psi2)], digest 002 section 4.6
+    >>> round(a.revenue, 6)                      # E[max(0, psi1, psi2)]
     0.446447
     >>> [round(float(h), 6) for h in a.handicap([0.0, 0.5, 1.0])]   # 1 - tau
     [1.0, 0.5, 0.0]

@@ -684,7 +684,7 @@ def value_distribution(first: Any, second_given_first: Callable[[float], Any], *
     >>> marg = value_distribution(stats.uniform(0, 1), lambda t: stats.norm(t, 0.25))
     >>> round(float(marg.mean()), 6)
     0.5
-    >>> round(posted_price_revenue(marg).revenue, 6)    # the static benchmark of digest 002, sigma = 0.25
+    >>> round(posted_price_revenue(marg).revenue, 6)    # the static benchmark: a posted price after v is known
     0.250136
     """
     n = check_positive_int(n_nodes, "n_nodes")
