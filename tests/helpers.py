@@ -61,7 +61,7 @@ def instances(draw, max_periods=3, max_types=3, independent=None):
 
 
 # Sequential screening instances (option contracts, handicap auctions): tau ~ U[0, 1] and
-# v = tau + noise, with uniform noise (digest 004, E1/E2) or Gaussian noise (digest 002, 4.5-4.6).
+# v = tau + noise, with uniform noise on [-1/2, 1/2] or Gaussian noise of standard deviation SIGMA.
 UNIFORM_TAU = stats.uniform(0, 1)
 SIGMA = 0.25
 
