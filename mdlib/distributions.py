@@ -186,10 +186,8 @@ def ironed_revenue_curve(dist: Any, q: ArrayLike) -> float | NDArray[np.float64]
 
     Parameters
     ----------
-    dist : scipy.stats continuous distribution
-        The distribution ``F`` of values.
-    q : float or array_like
-        Quantiles in ``[0, 1]``.
+    dist, q
+        As in :func:`revenue_curve`.
 
     Returns
     -------

@@ -577,10 +577,9 @@ def scheduling_model(values: Any, discount: float) -> DynamicModel:
 
     Parameters
     ----------
-    values : array_like, shape (I,)
-        The agents' values of their tasks.
-    discount : float
-        The discount factor in ``[0, 1)``.
+    values, discount
+        The agents' values of their tasks and the discount factor, checked as in
+        :func:`scheduling_pivot`.
 
     Returns
     -------
@@ -590,7 +589,7 @@ def scheduling_model(values: Any, discount: float) -> DynamicModel:
     Raises
     ------
     ValueError
-        If ``values`` is not a nonempty finite vector or ``discount`` is outside ``[0, 1)``.
+        For bad ``values`` or ``discount``, with the messages of :func:`scheduling_pivot`.
 
     Examples
     --------
@@ -684,20 +683,18 @@ def scheduling_pivot_prices(values: Any, discount: float) -> NDArray[np.float64]
 
     Parameters
     ----------
-    values : array_like, shape (I,)
-        The agents' values.
-    discount : float
-        The discount factor in ``[0, 1)``.
+    values, discount
+        As in :func:`scheduling_pivot`.
 
     Returns
     -------
     numpy.ndarray
-        Shape ``(I,)``.
+        Shape ``(I,)``: ``scheduling_pivot(values, discount).price``.
 
     Raises
     ------
     ValueError
-        If ``values`` is not a nonempty finite vector or ``discount`` is outside ``[0, 1)``.
+        As :func:`scheduling_pivot` does.
 
     Examples
     --------

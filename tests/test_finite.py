@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from mdlib import audit, make_mechanism, optimal_mechanism, revelation, revenue_range
 from mdlib.finite import IR_KINDS
-from helpers import instances
+from helpers import brute_force_gain, hand_built, instances
 
 TOL = 1e-9
 
@@ -185,45 +185,6 @@ def test_raising_any_payment_of_an_optimum_breaks_a_constraint(inst, ir, kind):
             assert broken or other.revenue < mech.revenue - 1e-7 * probs[path], (path, sign)
             if sign > 0:
                 assert broken
-
-
-def brute_force_gain(values, probs, alloc, pay):
-    """Largest conditional gain of any pure strategy, by enumerating strategy tables (tiny trees only)."""
-    m, T = probs.shape, probs.ndim
-    hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
-    col = {h: i for i, h in enumerate(hists)}
-    paths = list(itertools.product(*[range(k) for k in m]))
-    S = np.array(list(itertools.product(*[range(m[len(h) - 1]) for h in hists])))  # strategies x histories
-    U = np.zeros((len(S), len(paths)))
-    for j, path in enumerate(paths):
-        reports = [S[:, col[path[: t + 1]]] for t in range(T)]
-        for t in range(T):
-            U[:, j] += values[t][path[t]] * alloc[t][tuple(reports[: t + 1])]
-        U[:, j] -= pay[tuple(reports)]
-    truth = np.array([[h[-1] for h in hists]])
-    t_row = np.flatnonzero((S == truth).all(axis=1))[0]
-    gain = U - U[t_row]
-    best = 0.0
-    for h in hists:  # information set h: truthful at the earlier periods of h
-        ok = np.all([S[:, col[h[:s]]] == h[s - 1] for s in range(1, len(h))], axis=0) if len(h) > 1 else np.ones(len(S), bool)
-        w = np.array([probs[p] if p[: len(h)] == h else 0.0 for p in paths])
-        if w.sum() > 0:
-            best = max(best, float((gain[ok] @ w).max() / w.sum()))
-    return best
-
-
-@st.composite
-def hand_built(draw):
-    T = draw(st.integers(1, 3))
-    m = (2,) * T if T == 3 else tuple(draw(st.integers(1, 3)) for _ in range(T))
-    n = int(np.prod(m))
-    w = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), float)
-    w[0] += 1
-    probs = (w / w.sum()).reshape(m)
-    values = [np.array(draw(st.lists(st.integers(0, 4), min_size=k, max_size=k)), float) for k in m]
-    alloc = [np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=int(np.prod(m[: t + 1])), max_size=int(np.prod(m[: t + 1]))))).reshape(m[: t + 1]) for t in range(T)]
-    pay = np.array(draw(st.lists(st.integers(0, 8), min_size=n, max_size=n)), float).reshape(m) / 2
-    return values, probs, alloc, pay
 
 
 @given(hand_built())

@@ -153,6 +153,27 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
+def _record(with_best: NDArray[np.float64], truthful: NDArray[np.float64], lie: NDArray[np.float64],
+            kids: NDArray[np.int64], shape: tuple[int, ...], found: tuple) -> tuple:
+    """Update ``(gain, one_shot, where)`` with the reports open at one period.
+
+    Rows are the truthful histories ``kids`` (flat, of shape ``shape``) just after a type is learned,
+    columns the reports: ``with_best`` continues optimally, ``lie`` truthfully (its truthful column is
+    overwritten), ``truthful`` is the value of telling the truth throughout.
+    """
+    gain, one_shot, where = found
+    lie[np.arange(len(kids)), kids % shape[-1]] = -np.inf
+    g_all = with_best.max(axis=1) - truthful
+    if shape[-1] > 1:
+        one_shot = max(one_shot, float((lie.max(axis=1) - truthful).max()))
+    i = int(np.argmax(g_all))
+    if g_all[i] > gain:
+        gain = float(g_all[i])
+        r = int(np.argmax(with_best[i] >= with_best[i].max() - _TIE_TOL))
+        where = (_unravel(int(kids[i]), shape), (r,))
+    return gain, one_shot, where
+
+
 def _audit_separable(tree: _Tree, mech: Mechanism, observed: tuple[int, ...] = ()) -> tuple[float, float, tuple[int, ...], tuple[int, ...]]:
     T, m = tree.T, tree.m
     alloc, pay = _separable_arrays(mech)
@@ -169,17 +190,7 @@ def _audit_separable(tree: _Tree, mech: Mechanism, observed: tuple[int, ...] = (
         nt = truth[t + 1].reshape(-1, tree.H[t], m[t])[c1, h]
         now = tree.vh[t][kids][:, None] * alloc[t][h]
         truthful = now[np.arange(len(kids)), k] + nt[np.arange(len(kids)), k]
-        with_best = now + nb
-        lie = now + nt
-        lie[np.arange(len(kids)), k] = -np.inf
-        g_all = with_best.max(axis=1) - truthful
-        if m[t] > 1:
-            one_shot = max(one_shot, float((lie.max(axis=1) - truthful).max()))
-        i = int(np.argmax(g_all))
-        if g_all[i] > gain:
-            gain = float(g_all[i])
-            r = int(np.argmax(with_best[i] >= with_best[i].max() - _TIE_TOL))
-            where = (_unravel(int(kids[i]), m[: t + 1]), (r,))
+        gain, one_shot, where = _record(now + nb, truthful, now + nt, kids, m[: t + 1], (gain, one_shot, where))
     return gain, one_shot, where[0], where[1]
 
 
@@ -211,18 +222,8 @@ def _audit_general(tree: _Tree, mech: Mechanism) -> tuple[float, float, tuple[in
         nt = truth.reshape(H[t], m[t], H[t], m[t])
         kids = np.flatnonzero(tree.supp[t + 1])
         h, k = kids // m[t], kids % m[t]
-        with_best = nb[h, k, h, :]  # (kids, next report)
-        truthful = nt[h, k, h, k]
-        lie = nt[h, k, h, :].copy()
-        lie[np.arange(len(kids)), k] = -np.inf
-        g_all = with_best.max(axis=1) - truthful
-        if m[t] > 1:
-            one_shot = max(one_shot, float((lie.max(axis=1) - truthful).max()))
-        i = int(np.argmax(g_all))
-        if g_all[i] > gain:
-            gain = float(g_all[i])
-            r = int(np.argmax(with_best[i] >= with_best[i].max() - _TIE_TOL))
-            where = (_unravel(int(kids[i]), m[: t + 1]), (r,))
+        gain, one_shot, where = _record(nb[h, k, h, :], nt[h, k, h, k], nt[h, k, h, :].copy(), kids, m[: t + 1],
+                                        (gain, one_shot, where))
         cond = tree.cond[t]  # (H_t, m_t)
         best = np.einsum("hk,hkr->hr", cond, nb.max(axis=3))
         truth = np.einsum("hk,hkr->hr", cond, nt[:, np.arange(m[t]), :, np.arange(m[t])].transpose(1, 0, 2))
