@@ -1,6 +1,6 @@
 # Dynamic Mechanism Design — an executable textbook
 #   make book   create .venv, install from this repo, build the HTML book
-#   make test   every check: mdlib tests + doctests, chapters under nbval,
+#   make test   every check: mdlib tests + doctests, every chapter executed once,
 #               the strict (-W) book build, the offline browser check,
 #               the student edition, the PDF (skipped without TeX), the autograder
 # See README.md for the rest (make lab, make pdf, make student, make assignments, make bench).
@@ -49,46 +49,50 @@ book: html
 test: test-lib test-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
 	@echo "make test: all checks passed"
 
-# mdlib unit + property tests and doctests (pytest config lives in pyproject.toml).
+# mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked
+# pipeline (the build steps and what they build) are left out here and run by the step that builds.
+PIPELINE_TESTS := $(PY) -m pytest -q -p no:cacheprovider -o addopts="" -m pipeline
+
 test-lib: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -q
 
-# Every chapter converted by jupytext and run under nbval (lax: every cell runs, assert cells are the checks).
+# Every chapter executed in a fresh kernel (a failing assert cell fails it; a stalled kernel fails it
+# within 5 minutes, naming it); the executed notebooks are kept in _build/nbval for check-determinism.
 test-notebooks: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
-	for f in $(CHAPTERS); do \
-	  $(BIN)/jupytext --quiet --to ipynb -o "$(NBDIR)/$$(echo $${f#book/} | tr / _ | sed 's/\.md$$/.ipynb/')" "$$f"; \
-	done
-	cd $(NBDIR) && MPLBACKEND=Agg ../../$(PY) -m pytest --nbval-lax --nbval-current-env -n $(JOBS) --dist loadfile \
-	  -p no:cacheprovider -o addopts="" -o testpaths="" --rootdir=. -q .
+	MPLBACKEND=Agg $(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
 
-# The strict book build: warnings are errors, a failing cell fails the build.
+# The strict book build: warnings are errors, a failing cell fails the build; then the checks that both
+# execution steps reject a chapter with a false assert.
 test-book: html
+	$(PIPELINE_TESTS) tests/test_pipeline.py
 
 # Headless Chromium, no network at all: math typeset and widgets rendered on every page that has them.
 check-site: html
 	$(PY) tools/check_site.py $(BUILD)/html
-	REQUIRE_BUILT_SITES=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_reader_text.py -k built_pages
+	REQUIRE_BUILT_SITES=1 $(PIPELINE_TESTS) tests/test_reader_text.py
 
-# Every chapter executed a second time gives the same outputs as in the book build (seeded randomness).
-check-determinism: html
+# The test step's outputs (_build/nbval) equal the book build's (_build/jupyter_execute): seeded randomness.
+# No third execution: each chapter runs once in test-notebooks and once in the book build.
+check-determinism: test-notebooks html
 	$(PY) tools/check_determinism.py $(BUILD)
+	$(PIPELINE_TESTS) tests/test_determinism_check.py
 
 # The student edition has every exercise and no solution (the instructor book is the negative control).
 test-student: html student
-	REQUIRE_BUILT_SITES=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_student_edition.py
+	REQUIRE_BUILT_SITES=1 $(PIPELINE_TESTS) tests/test_student_edition.py
 
 # The PDF has every chapter title of _toc.yml and no unresolved reference "??" (skipped without TeX).
 test-pdf: html
 	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null; then \
-	  $(MAKE) --no-print-directory pdf && REQUIRE_BUILT_PDF=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_pdf.py; \
+	  $(MAKE) --no-print-directory pdf && REQUIRE_BUILT_PDF=1 $(PIPELINE_TESTS) tests/test_pdf.py; \
 	else \
 	  echo "test-pdf SKIPPED: needs xelatex, latexmk and pdftotext (README, section PDF; .ci/run installs them)"; \
 	fi
 
 # The autograder (otter run) gives the reference solution full marks, a blank or wrong notebook less.
 test-assignments: assignments
-	REQUIRE_BUILT_ASSIGNMENTS=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" tests/test_assignments.py
+	REQUIRE_BUILT_ASSIGNMENTS=1 $(PIPELINE_TESTS) tests/test_assignments.py
 
 # ---------------------------------------------------------------- extras
 # Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/.
@@ -110,7 +114,12 @@ pdf: vendor
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is at: $(abspath $(BUILD)/latex/book.pdf)"
 
+# Every benchmark script, with the peers it compares with (the bench extra), then every chapter's run time.
 bench: $(STAMP)
+	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[bench]"
+	for b in $(filter-out benchmarks/bench_chapters.py,$(wildcard benchmarks/bench_*.py)); do \
+	  echo "== $$b"; MPLBACKEND=Agg $(PY) "$$b"; \
+	done
 	$(PY) benchmarks/bench_chapters.py
 
 # Each page's run time, for the table of the instructor guide (commit the JSON file).

@@ -1,6 +1,6 @@
 """Time each chapter's execution and the whole ``make test``; print a table.
 
-Targets on 2 cores (issue: foundation): each chapter executes in at most 20 s, and
+Targets on 2 cores: each chapter executes in at most 20 s, and
 ``make test`` finishes in at most 10 minutes with a warm ``.venv``.
 
 Usage::

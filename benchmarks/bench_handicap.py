@@ -1,6 +1,6 @@
 """Time ``mdlib.handicap_auction`` on the Gaussian instance for 2 to 10 bidders; print a table.
 
-Target (issue: handicap auctions): the revenue for 2-10 bidders on the Gaussian instance
+Target: the revenue for 2-10 bidders on the Gaussian instance
 (tau ~ U[0, 1], v = tau + N(0, 0.25^2)) takes at most 2 s each.  For each number of bidders
 the script reports the time to build the auction with the default grid (median of a few
 runs), its revenue, the stated quadrature error, and the error against an independent

@@ -1,6 +1,6 @@
 """Time ``mdlib.optimal_option_contract`` and check its accuracy; print a table.
 
-Target (issue: option contracts): computing the contract on a 200-point grid of
+Target: computing the contract on a 200-point grid of
 ex-ante types takes at most 1 s.  For each instance the script reports the time to
 build the contract with ``n_grid=200`` (median of a few runs), the time to evaluate the
 whole menu (strike, fee, utility) at 200 further types, and the error of the revenue
@@ -32,7 +32,7 @@ def gaussian_revenue(sigma: float) -> float:
 
 
 INSTANCES = {
-    "uniform news (E1)": (stats.uniform(0, 1), lambda t: stats.uniform(t - 0.5, 1.0), 13 / 48),
+    "uniform news": (stats.uniform(0, 1), lambda t: stats.uniform(t - 0.5, 1.0), 13 / 48),
     "Gaussian news, sigma = 0.25": (stats.uniform(0, 1), lambda t: stats.norm(t, 0.25), gaussian_revenue(0.25)),
     "Gaussian news, sigma = 0.1": (stats.uniform(0, 1), lambda t: stats.norm(t, 0.1), gaussian_revenue(0.1)),
     "exponential news, tau ~ U[1, 3]": (stats.uniform(1, 2), lambda t: stats.expon(scale=t), 9 / 8),

@@ -4,7 +4,7 @@ For each instance the script reports the time to build the menu (median of a few
 runs), the time to evaluate price, fee and rent at 1,000 types and the menu fee at
 1,000 prices, the library's own quadrature error estimate, and the error of the profit
 against an independent ``scipy.integrate.quad`` of the virtual surplus (the closed form
-on the uniform instance).  No target is set by the issue; the chapter builds about a
+on the uniform instance).  No time target is set; the chapter builds about a
 dozen menus, so a few tens of milliseconds each is what matters.
 
 Usage::

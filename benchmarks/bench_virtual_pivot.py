@@ -1,8 +1,8 @@
 """Time the two-advertiser virtual-pivot auction's expected profit on grids of margins, and print a table.
 
-Target (issue #10): the profit on a 200 x 200 midpoint grid of (s_1,0, s_2,0) in at most 10 s.
+Target: the profit on a 200 x 200 midpoint grid of (s_1,0, s_2,0) in at most 10 s.
 
-The instance is the chapter's (digest 001, section 5C): margins uniform on [0, 1], A(s) = s,
+The instance is the chapter's (the ad auction of Kakade et al.'s Section 5): margins uniform on [0, 1], A(s) = s,
 one free trial each at t = 1, two auction periods, discount 0.9. Profit is computed two ways:
 
 * payments: the mean over the grid of the relaxed payments p*_1 + p*_2
@@ -28,18 +28,10 @@ import argparse
 import time
 
 import numpy as np
+from _timing import timed
 
 TARGET_S = 10.0
 DISCOUNT = 0.9
-
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def grid(n: int) -> np.ndarray:

@@ -1,200 +1,92 @@
 """mdlib: the computational machinery behind *Dynamic Mechanism Design — an executable textbook*.
 
-Public API
-----------
-Distributions (:mod:`mdlib.distributions`)
-    :func:`virtual_value`, :func:`ironed_virtual_value`, :func:`revenue_curve`,
-    :func:`ironed_revenue_curve`, :func:`ironing_intervals`, :func:`is_regular`.
-Static auctions (:mod:`mdlib.auctions`)
-    :func:`optimal_reserve`, :func:`myerson_revenue`, :func:`second_price_revenue`,
-    :func:`posted_price_revenue` (returns a :class:`PostedPrice`).
-Figures (:mod:`mdlib.plotting`)
-    :func:`set_style`, :func:`label_axes`, :data:`COLORS`, :data:`LINESTYLES`.
+One module per concept, in the order of the book:
 
-Every function accepts any continuous scipy.stats distribution, legacy
-(``stats.uniform(0, 1)``) or new-style (``stats.Uniform(a=0, b=1)``), and raises
+Part I, the static benchmark
+    :mod:`mdlib.distributions` (virtual values, revenue curves, ironing) and
+    :mod:`mdlib.auctions` (Myerson's optimal auction, second-price auctions, posted prices).
+Part II, a buyer who learns over time
+    :mod:`mdlib.finite` (finite type trees: optimal mechanisms by linear programming,
+    deviation audits, the revelation principle, revenue ranges), :mod:`mdlib.envelope`
+    (payments of the two-stage model from the envelope formula), :mod:`mdlib.options`
+    (impulse responses, dynamic virtual values, menus of option contracts) and
+    :mod:`mdlib.handicap` (handicap auctions for several buyers).
+Part III, efficient and optimal dynamic allocation
+    :mod:`mdlib.mdp` (finite Markov decision problems), :mod:`mdlib.pivot` (the dynamic
+    pivot mechanism), :mod:`mdlib.balanced_budget` (the team and dynamic AGV mechanisms:
+    efficient with a balanced budget), :mod:`mdlib.gittins` (Gittins indices),
+    :mod:`mdlib.bandits` (the efficient dynamic second-price auction) and
+    :mod:`mdlib.optimal_auctions` (revenue-maximising dynamic auctions: AR(1) bidders with
+    private shocks, arrivals at a known or learned rate, progressive screening).
+Part IV, the research frontier
+    :mod:`mdlib.virtual` (virtual weights, the single-buyer menu, the ad auction of the
+    virtual pivot), :mod:`mdlib.sequential` (ex-post participation and separable mechanisms)
+    and :mod:`mdlib.commitment` (selling with positive commitment).
+Figures
+    :mod:`mdlib.plotting` (one style for every figure).
+
+Every public name of a module (its ``__all__``) is also available from the package, e.g.
+``mdlib.myerson_revenue``. Functions accept any continuous scipy.stats distribution, legacy
+(``stats.uniform(0, 1)``) or new-style (``stats.Uniform(a=0, b=1)``), and raise
 ``ValueError`` with the parameter's name for bad input.
 """
 
-from .auctions import (
-    PostedPrice,
-    myerson_revenue,
-    optimal_reserve,
-    posted_price_revenue,
-    second_price_revenue,
+from . import (
+    auctions,
+    balanced_budget,
+    bandits,
+    commitment,
+    distributions,
+    envelope,
+    finite,
+    gittins,
+    handicap,
+    mdp,
+    optimal_auctions,
+    options,
+    pivot,
+    plotting,
+    sequential,
+    virtual,
 )
-from .distributions import (
-    ironed_revenue_curve,
-    ironed_virtual_value,
-    ironing_intervals,
-    is_regular,
-    revenue_curve,
-    virtual_value,
-)
-from .plotting import COLORS, LINESTYLES, label_axes, set_style
+from .auctions import *
+from .balanced_budget import *
+from .bandits import *
+from .commitment import *
+from .distributions import *
+from .envelope import *
+from .finite import *
+from .gittins import *
+from .handicap import *
+from .mdp import *
+from .optimal_auctions import *
+from .options import *
+from .options import informativeness  # deprecated alias of impulse_response, not in __all__
+from .pivot import *
+from .plotting import *
+from .sequential import *
+from .virtual import *
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "__version__",
-    "virtual_value",
-    "ironed_virtual_value",
-    "revenue_curve",
-    "ironed_revenue_curve",
-    "ironing_intervals",
-    "is_regular",
-    "optimal_reserve",
-    "myerson_revenue",
-    "second_price_revenue",
-    "posted_price_revenue",
-    "PostedPrice",
-    "set_style",
-    "label_axes",
-    "COLORS",
-    "LINESTYLES",
-]
-
-# Later parts of the book add their public names below, one block per concept.
-# --- finite dynamic mechanisms (mdlib.finite)
-from .finite import (  # noqa: E402
-    Audit,
-    Mechanism,
-    Revelation,
-    audit,
-    make_mechanism,
-    optimal_mechanism,
-    revelation,
-    revenue_range,
+#: The modules whose ``__all__`` make up the public names, in the order of the book.
+MODULES = (
+    distributions,
+    auctions,
+    finite,
+    envelope,
+    options,
+    handicap,
+    mdp,
+    pivot,
+    balanced_budget,
+    gittins,
+    bandits,
+    optimal_auctions,
+    virtual,
+    sequential,
+    commitment,
+    plotting,
 )
 
-__all__ += ["optimal_mechanism", "audit", "make_mechanism", "revelation", "revenue_range", "Mechanism", "Audit", "Revelation"]
-# --- sequential screening (mdlib.screening)
-from .screening import (  # noqa: E402
-    Menu,
-    NotMonotoneError,
-    OptionContract,
-    HandicapAuction,
-    HandicapSimulation,
-    dynamic_virtual_value,
-    handicap_auction,
-    impulse_response,
-    informativeness,
-    optimal_option_contract,
-    value_distribution,
-)
-
-__all__ += [
-    "handicap_auction",
-    "HandicapAuction",
-    "HandicapSimulation",
-    "optimal_option_contract",
-    "OptionContract",
-    "Menu",
-    "NotMonotoneError",
-    "impulse_response",
-    "dynamic_virtual_value",
-    "value_distribution",
-]
-# --- Markov decision problems and the dynamic pivot (mdlib.mdp, mdlib.pivot)
-from .mdp import MDPSolution, action_values, evaluate_policy, solve_mdp  # noqa: E402
-from .pivot import (  # noqa: E402
-    DynamicModel,
-    PivotAudit,
-    PivotResult,
-    SchedulingPivot,
-    audit_pivot,
-    dynamic_pivot,
-    scheduling_model,
-    scheduling_pivot,
-    scheduling_pivot_prices,
-)
-
-__all__ += [
-    "MDPSolution",
-    "solve_mdp",
-    "evaluate_policy",
-    "action_values",
-    "DynamicModel",
-    "PivotResult",
-    "PivotAudit",
-    "SchedulingPivot",
-    "dynamic_pivot",
-    "audit_pivot",
-    "scheduling_model",
-    "scheduling_pivot",
-    "scheduling_pivot_prices",
-]
-# --- Gittins indices and bandit auctions (mdlib.gittins, mdlib.bandits)
-from .gittins import bernoulli_gittins_index, gittins_index  # noqa: E402
-from .bandits import (  # noqa: E402
-    Arm,
-    DynamicSecondPrice,
-    TwoArmedBandit,
-    beta_bernoulli_arm,
-    dynamic_second_price,
-    two_armed_bandit,
-)
-
-__all__ += [
-    "gittins_index",
-    "bernoulli_gittins_index",
-    "dynamic_second_price",
-    "beta_bernoulli_arm",
-    "two_armed_bandit",
-    "Arm",
-    "DynamicSecondPrice",
-    "TwoArmedBandit",
-]
-# --- Sequential mechanisms and positive commitment (mdlib.sequential, mdlib.commitment)
-from .sequential import TwoValueRevenues, continuation_revenue, price_points, two_value_revenues  # noqa: E402
-from .commitment import CommitmentGame, PositiveCommitment, commitment_game, positive_commitment  # noqa: E402
-
-__all__ += ["continuation_revenue", "price_points", "two_value_revenues", "TwoValueRevenues"]
-__all__ += ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]
-# --- virtual weights and the single-buyer menu (mdlib.virtual)
-from .virtual import SingleBuyerMenu, VirtualWeights, single_buyer_menu, virtual_weights  # noqa: E402
-
-__all__ += ["virtual_weights", "VirtualWeights", "single_buyer_menu", "SingleBuyerMenu"]
-# --- weighted (virtual) pivot (mdlib.pivot)
-from .pivot import (  # noqa: E402
-    AdAuction,
-    AdRelaxed,
-    PivotWeights,
-    ad_auction,
-    ad_auction_breakpoints,
-    ad_auction_model,
-    ad_auction_relaxed,
-)
-
-__all__ += ["PivotWeights", "ad_auction_model", "ad_auction", "ad_auction_breakpoints", "ad_auction_relaxed", "AdAuction", "AdRelaxed"]
-# --- bandit auctions, revenue-optimal (mdlib.bandits)
-from .bandits import AR1Stopping, ArrivalAuction, ar1_stopping, arrival_auction, arrival_deviation_gain  # noqa: E402
-
-__all__ += ["ar1_stopping", "arrival_auction", "arrival_deviation_gain", "AR1Stopping", "ArrivalAuction"]
-# --- linear programmes of the sequential-mechanisms chapter (mdlib.sequential)
-from .sequential import (  # noqa: E402
-    OptimalFace,
-    TwoByTwoLP,
-    continuation_revenue_lp,
-    optimal_face,
-    two_by_two_lp,
-    two_by_two_revenue,
-    two_good_continuation_revenue,
-)
-
-__all__ += ["continuation_revenue_lp", "two_good_continuation_revenue", "two_by_two_lp", "two_by_two_revenue", "optimal_face", "TwoByTwoLP", "OptimalFace"]
-# --- efficient mechanisms with a balanced budget (mdlib.balanced_budget)
-from .balanced_budget import BudgetMechanism, MechanismAudit, agv_mechanism, audit_mechanism, team_mechanism  # noqa: E402
-
-__all__ += ["team_mechanism", "agv_mechanism", "audit_mechanism", "BudgetMechanism", "MechanismAudit"]
-# --- envelope payments of the two-stage model (mdlib.envelope)
-from .envelope import EnvelopePayments, envelope_payments  # noqa: E402
-
-__all__ += ["envelope_payments", "EnvelopePayments"]
-from .commitment import BestResponses, best_responses, equilibrium_offers  # noqa: E402
-
-__all__ += ["equilibrium_offers", "best_responses", "BestResponses"]
-# --- optimal dynamic auctions on finite models (mdlib.dynamic_auctions)
-from .dynamic_auctions import AR1Sale, LearningArrivalAuction, ar1_sale_mechanism, certainty_equivalent_payment, learning_arrival_auction, learning_deviation_gain, progressive_tree  # noqa: E402
-
-__all__ += ["ar1_sale_mechanism", "learning_arrival_auction", "learning_deviation_gain", "certainty_equivalent_payment", "progressive_tree", "AR1Sale", "LearningArrivalAuction"]
+__all__ = ["__version__", *(name for module in MODULES for name in module.__all__)]

@@ -19,6 +19,9 @@ __all__ = [
     "check_real",
     "as_real_array",
     "check_in_closed_interval",
+    "check_choice",
+    "check_discount",
+    "check_vector",
     "format_interval",
     "format_number",
 ]
@@ -90,3 +93,41 @@ def check_in_closed_interval(
     if bad.any():
         first = arr[bad].flat[0]
         raise ValueError(f"{name} must lie in {where}, got {format_number(first)}")
+
+
+def check_choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of the strings ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
+    return value
+
+
+def check_discount(
+    value: Any, name: str = "discount", *, lo: float = 0.0, hi: float = 1.0,
+    lo_closed: bool = False, hi_closed: bool = False,
+) -> float:
+    """Return a discount factor as a ``float`` if it lies in the interval from ``lo`` to ``hi``.
+
+    ``lo_closed`` and ``hi_closed`` say whether the ends belong to the allowed range, which the
+    message names, e.g. ``"discount must lie in [0, 1), got 1"``.
+    """
+    d = check_real(value, name)
+    above = d >= lo if lo_closed else d > lo
+    below = d <= hi if hi_closed else d < hi
+    if not (above and below):
+        where = f"{'[' if lo_closed else '('}{format_number(lo)}, {format_number(hi)}{']' if hi_closed else ')'}"
+        raise ValueError(f"{name} must lie in {where}, got {format_number(d)}")
+    return d
+
+
+def check_vector(value: Any, name: str) -> NDArray[np.float64]:
+    """Return ``value`` as a nonempty one-dimensional array of finite floats."""
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a one-dimensional array of real numbers") from exc
+    if v.ndim != 1 or v.size < 1:
+        raise ValueError(f"{name} must be a nonempty one-dimensional array, got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} must be finite")
+    return v

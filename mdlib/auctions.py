@@ -26,7 +26,7 @@ import numpy as np
 from scipy import integrate, special
 
 from ._validation import check_positive_int, check_real, format_number
-from .distributions import _SPLIT_LEVELS, _as_dist, _Dist, _ironing, _monopoly_price
+from ._scipy import _SPLIT_LEVELS, _as_dist, _Dist, _ironing, _monopoly_price
 
 __all__ = [
     "PostedPrice",

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._validation import check_real, format_number
-from .mdp import _action_values, _evaluate
+from ._markov import _action_values, _evaluate
 from .pivot import DynamicModel, PivotResult, dynamic_pivot
 
 __all__ = [

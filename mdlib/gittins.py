@@ -34,21 +34,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import as_real_array, check_real, format_number
+from ._markov import ROW_SUM_TOL
+from ._validation import as_real_array, check_discount, check_positive_int, check_real, format_number
 
-__all__ = ["gittins_index", "bernoulli_gittins_index"]
-
-#: Rows of ``P`` must sum to one within this tolerance.
-_ROW_SUM_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------- validation
-def _check_open_discount(discount: Any) -> float:
-    d = check_real(discount, "discount")
-    if not 0.0 < d < 1.0:
-        raise ValueError(f"discount must lie in (0, 1), got {format_number(d)}")
-    return d
-
+__all__ = ["gittins_index", "bernoulli_gittins_index", "beta_stopping_value"]
 
 # --------------------------------------------------------------------------- finite arms
 def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
@@ -110,7 +99,7 @@ def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
     if not np.isfinite(P_arr).all() or (P_arr < 0).any():
         raise ValueError("P must contain finite nonnegative probabilities")
     sums = P_arr.sum(axis=1)
-    if (np.abs(sums - 1.0) > _ROW_SUM_TOL).any():
+    if (np.abs(sums - 1.0) > ROW_SUM_TOL).any():
         s = int(np.argmax(np.abs(sums - 1.0)))
         raise ValueError(f"P must be stochastic: row {s} sums to {sums[s]:.12g}, not 1")
     r_arr, _ = as_real_array(r, "r")
@@ -118,7 +107,7 @@ def gittins_index(P: Any, r: Any, discount: float) -> NDArray[np.float64]:
         raise ValueError(f"r must have shape ({P_arr.shape[0]},) to match P, got {r_arr.shape}")
     if not np.isfinite(r_arr).all():
         raise ValueError("r must be finite")
-    d = _check_open_discount(discount)
+    d = check_discount(discount)
     from ._bandit_kernels import _eliminate  # lazy: numba is slow to import
 
     return _eliminate(np.ascontiguousarray(P_arr), r_arr, d)
@@ -187,7 +176,7 @@ def bernoulli_gittins_index(a: Any, b: Any, discount: float, tol: float = 1e-6) 
         a_b, b_b = np.broadcast_arrays(a_arr, b_arr)
     except ValueError as exc:
         raise ValueError(f"a and b must broadcast together, got shapes {a_arr.shape} and {b_arr.shape}") from exc
-    d = _check_open_discount(discount)
+    d = check_discount(discount)
     t = check_real(tol, "tol")
     if not 0.0 < t <= 0.01:
         raise ValueError(f"tol must lie in (0, 0.01], got {format_number(t)}")
@@ -202,3 +191,73 @@ def bernoulli_gittins_index(a: Any, b: Any, discount: float, tol: float = 1e-6) 
     if a_scalar and b_scalar:
         return float(out)
     return out
+
+
+# --------------------------------------------------------------------------- optimal stopping
+def beta_stopping_value(a: float, b: float, retirement: float, discount: float, depth: int) -> float:
+    r"""The value of a Bernoulli arm with a Beta(a, b) prior that may be retired on a known reward.
+
+    The owner pulls the arm (a success pays 1 and moves the posterior to Beta(a + 1, b), a failure
+    to Beta(a, b + 1)) or retires for good on ``retirement`` per period. The value solves
+
+    .. math:: W_n(s) = \max\Big(\frac{\lambda}{1 - \delta},\;
+              \mu_n(s) + \delta\big[\mu_n(s) W_{n+1}(s + 1) + (1 - \mu_n(s)) W_{n+1}(s)\big]\Big),
+              \qquad \mu_n(s) = \frac{a + s}{a + b + n},
+
+    on the posterior tree (``s`` successes in ``n`` pulls), cut at ``depth`` where the posterior is
+    frozen: :math:`W_N(s) = \max(\lambda, \mu_N(s))/(1 - \delta)`. The Gittins index is the
+    retirement reward at which retiring at once is optimal but only just (calibration), and the
+    social value of a Beta arm against a bidder of known value is this value.
+
+    Parameters
+    ----------
+    a, b : float
+        The Beta prior, both positive.
+    retirement : float
+        The reward :math:`\lambda` per period after retiring.
+    discount : float
+        The discount factor :math:`\delta \in (0, 1)`.
+    depth : int
+        The number of pulls after which the posterior is frozen (at least 1); the truncation
+        error is at most :math:`\delta^{N}/(1 - \delta)`.
+
+    Returns
+    -------
+    float
+        :math:`W_0(0)`, in total discounted reward.
+
+    Raises
+    ------
+    ValueError
+        If ``a`` or ``b`` is not positive, ``retirement`` is not finite, ``discount`` is outside
+        ``(0, 1)`` or ``depth`` is not a positive integer.
+
+    Examples
+    --------
+    With nothing to retire on, the owner keeps pulling, and the posterior mean is a martingale:
+
+    >>> from mdlib import bernoulli_gittins_index, beta_stopping_value
+    >>> round(beta_stopping_value(2, 3, 0.0, 0.9, 200), 9), round(2 / 5 / (1 - 0.9), 9)
+    (4.0, 4.0)
+
+    At the Gittins index the owner is indifferent between retiring now and pulling once more:
+
+    >>> lam = bernoulli_gittins_index(1, 1, 0.9, tol=1e-9)
+    >>> abs(beta_stopping_value(1, 1, lam, 0.9, 300) - lam / (1 - 0.9)) < 1e-6
+    True
+    """
+    a_ = check_real(a, "a")
+    b_ = check_real(b, "b")
+    if not (a_ > 0 and b_ > 0):
+        raise ValueError(f"a and b must be positive, got a = {format_number(a_)}, b = {format_number(b_)}")
+    lam = check_real(retirement, "retirement")
+    d = check_discount(discount)
+    N = check_positive_int(depth, "depth")
+    retire = lam / (1 - d)
+    s = np.arange(N + 1)
+    W = np.maximum(retire, (a_ + s) / (a_ + b_ + N) / (1 - d))
+    for n in range(N - 1, -1, -1):
+        s = np.arange(n + 1)
+        mu = (a_ + s) / (a_ + b_ + n)
+        W = np.maximum(retire, mu + d * (mu * W[1 : n + 2] + (1 - mu) * W[: n + 1]))
+    return float(W[0])

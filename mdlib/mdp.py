@@ -22,12 +22,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_real, format_number
+from ._markov import ROW_SUM_TOL, _action_values, _evaluate
+from ._validation import check_discount
 
 __all__ = ["MDPSolution", "solve_mdp", "evaluate_policy", "action_values"]
 
 #: Rows of a transition array must sum to one within this tolerance.
-ROW_SUM_TOL = 1e-9
 
 
 class MDPSolution(NamedTuple):
@@ -40,13 +40,6 @@ class MDPSolution(NamedTuple):
 
 
 # --------------------------------------------------------------------------- validation
-def _check_discount(discount: Any) -> float:
-    d = check_real(discount, "discount")
-    if not 0.0 <= d < 1.0:
-        raise ValueError(f"discount must lie in [0, 1), got {format_number(d)}")
-    return d
-
-
 def _check_R_Q(R: Any, Q: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     try:
         R_arr = np.asarray(R, dtype=np.float64)
@@ -120,15 +113,9 @@ def evaluate_policy(R: Any, Q: Any, discount: float, policy: Any) -> NDArray[np.
     array([1.333333, 0.666667])
     """
     R_arr, Q_arr = _check_R_Q(R, Q)
-    d = _check_discount(discount)
+    d = check_discount(discount, lo_closed=True)
     pol = _check_policy(policy, R_arr)
     return _evaluate(R_arr, Q_arr, d, pol)
-
-
-def _evaluate(R: NDArray, Q: NDArray, d: float, pol: NDArray) -> NDArray[np.float64]:
-    idx = np.arange(R.shape[0])
-    A = np.eye(R.shape[0]) - d * Q[idx, pol, :]
-    return np.linalg.solve(A, R[idx, pol])
 
 
 def action_values(R: Any, Q: Any, discount: float, v: Any) -> NDArray[np.float64]:
@@ -160,18 +147,11 @@ def action_values(R: Any, Q: Any, discount: float, v: Any) -> NDArray[np.float64
     array([[10.,  9.]])
     """
     R_arr, Q_arr = _check_R_Q(R, Q)
-    d = _check_discount(discount)
+    d = check_discount(discount, lo_closed=True)
     v_arr = np.asarray(v, dtype=np.float64)
     if v_arr.shape != (R_arr.shape[0],) or not np.isfinite(v_arr).all():
         raise ValueError(f"v must be a finite array of shape (n_states,) = {(R_arr.shape[0],)}, got {v_arr.shape}")
     return _action_values(R_arr, Q_arr, d, v_arr)
-
-
-def _action_values(R: NDArray, Q: NDArray, d: float, v: NDArray) -> NDArray[np.float64]:
-    with np.errstate(invalid="ignore"):
-        q = R + d * (Q @ v)
-    q[R == -np.inf] = -np.inf
-    return q
 
 
 def solve_mdp(R: Any, Q: Any, discount: float) -> MDPSolution:
@@ -224,7 +204,7 @@ def solve_mdp(R: Any, Q: Any, discount: float) -> MDPSolution:
     (array([18., 20.]), array([1, 0]))
     """
     R_arr, Q_arr = _check_R_Q(R, Q)
-    d = _check_discount(discount)
+    d = check_discount(discount, lo_closed=True)
     feasible = R_arr > -np.inf
     if d == 0.0:
         v0 = np.where(feasible, R_arr, -np.inf).max(axis=1)

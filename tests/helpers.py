@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import strategies as st
 from scipy import stats
@@ -61,7 +63,7 @@ def instances(draw, max_periods=3, max_types=3, independent=None):
 
 
 # Sequential screening instances (option contracts, handicap auctions): tau ~ U[0, 1] and
-# v = tau + noise, with uniform noise (digest 004, E1/E2) or Gaussian noise (digest 002, 4.5-4.6).
+# v = tau + noise, with uniform noise on [-1/2, 1/2] or Gaussian noise of standard deviation SIGMA.
 UNIFORM_TAU = stats.uniform(0, 1)
 SIGMA = 0.25
 
@@ -76,11 +78,58 @@ def gaussian_news(t):
     return stats.norm(t, SIGMA)
 
 
-def random_model(seed: int, n_agents: int, n_states: int, n_decisions: int, discount: float):
-    """A random finite dynamic model (uniform values, Dirichlet kernels), seeded."""
-    from mdlib import DynamicModel
+def dynamic_models(max_discount: float):
+    """Random dynamic models (:func:`mdlib.random_model`) with up to 3 agents, 3 states and 4 decisions."""
+    from mdlib import random_model
 
-    rng = np.random.default_rng(seed)
-    values = [rng.uniform(0, 1, (n_decisions, n_states)) for _ in range(n_agents)]
-    transitions = [rng.dirichlet(np.ones(n_states), size=(n_decisions, n_states)) for _ in range(n_agents)]
-    return DynamicModel(values, transitions, discount)
+    return st.builds(
+        random_model,
+        seed=st.integers(0, 2**32 - 1),
+        n_agents=st.integers(1, 3),
+        n_states=st.integers(1, 3),
+        n_decisions=st.integers(1, 4),
+        discount=st.floats(0.0, max_discount),
+    )
+
+
+# Hand-built mechanisms on tiny trees and the gain of the best pure reporting strategy, found by
+# enumerating every strategy table: the reference for mdlib.audit (separable and general kinds).
+@st.composite
+def hand_built(draw, full_path=False):
+    """Random values, probs, allocation and payment; allocations by report history, or by whole path."""
+    T = draw(st.integers(1, 3))
+    m = (2,) * T if T == 3 else tuple(draw(st.integers(1, 3)) for _ in range(T))
+    n = int(np.prod(m))
+    w = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), float)
+    w[0] += 1
+    probs = (w / w.sum()).reshape(m)
+    values = [np.array(draw(st.lists(st.integers(0, 4), min_size=k, max_size=k)), float) for k in m]
+    shapes = [m if full_path else m[: t + 1] for t in range(T)]
+    alloc = [np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=int(np.prod(s)), max_size=int(np.prod(s)))))
+             .reshape(s) for s in shapes]
+    pay = np.array(draw(st.lists(st.integers(0, 8), min_size=n, max_size=n)), float).reshape(m) / 2
+    return values, probs, alloc, pay
+
+
+def brute_force_gain(values, probs, alloc, pay, full_path=False):
+    """Largest conditional gain of any pure strategy, by enumerating strategy tables (tiny trees only)."""
+    m, T = probs.shape, probs.ndim
+    hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
+    col = {h: i for i, h in enumerate(hists)}
+    paths = list(itertools.product(*[range(k) for k in m]))
+    S = np.array(list(itertools.product(*[range(m[len(h) - 1]) for h in hists])))  # strategies x histories
+    U = np.zeros((len(S), len(paths)))
+    for j, path in enumerate(paths):
+        reports = tuple(S[:, col[path[: t + 1]]] for t in range(T))
+        for t in range(T):
+            U[:, j] += values[t][path[t]] * alloc[t][reports if full_path else reports[: t + 1]]
+        U[:, j] -= pay[reports]
+    truth = np.array([[h[-1] for h in hists]])
+    gain = U - U[np.flatnonzero((S == truth).all(axis=1))[0]]
+    best = 0.0
+    for h in hists:  # information set h: truthful at the earlier periods of h
+        ok = np.all([S[:, col[h[:s]]] == h[s - 1] for s in range(1, len(h))], axis=0) if len(h) > 1 else np.ones(len(S), bool)
+        w = np.array([probs[p] if p[: len(h)] == h else 0.0 for p in paths])
+        if w.sum() > 0:
+            best = max(best, float((gain[ok] @ w).max() / w.sum()))
+    return best

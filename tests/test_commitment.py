@@ -39,7 +39,9 @@ def test_uniform_interval(a, b):
         assert pc.rent == pytest.approx((b - a) / 2, abs=TOL)
 
 
-def test_finite_law_matches_the_digest():
+def test_finite_law_by_hand():
+    # values 1, 2, 3 with probabilities .3, .4, .3: price p earns p P(v >= p) = 1, 1.4, 0.9, so R* = 2 and
+    # the monopoly revenue is 1.4; the mean is 2; the advance price is E[min(v, R*)] = 1.7, the rent 2 - 1.7
     pc = positive_commitment(([1.0, 2.0, 3.0], [0.3, 0.4, 0.3]))
     assert pc == pytest.approx((2.0, 1.4, 2.0, 0.3, 1.7), abs=TOL)
 
@@ -75,7 +77,7 @@ from mdlib.commitment import commitment_game  # noqa: E402
 @pytest.mark.parametrize("values,probs", [([1.0, 2.0, 3.0], [0.3, 0.4, 0.3]), ([0.0, 1.0, 2.0, 3.0, 4.0], [0.1, 0.2, 0.3, 0.25, 0.15]),
                                           ([4.0, 5.0, 7.0, 9.0], [0.4, 0.2, 0.3, 0.1])])
 def test_theorem_1_in_every_state(values, probs):
-    # V^b = Z |X| and V^s = R* 1{t in X} + (mu - Z) |X - {t}| in every state, T = 3 (digest 003, C3, C12, C13)
+    # V^b = Z |X| and V^s = R* 1{t in X} + (mu - Z) |X - {t}| in every state, T = 3 (Theorem 1 of Lobel and Paes Leme)
     pc = positive_commitment((values, probs))
     game = commitment_game(values, probs, 3)
     for (t, X), s in game.seller.items():

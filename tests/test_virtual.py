@@ -155,7 +155,7 @@ def uu():
     return uniform_uniform_closed_forms()
 
 
-def test_uniform_uniform_closed_forms_are_the_digest_formulas(uu):
+def test_uniform_uniform_closed_forms(uu):
     assert sp.simplify(uu["price"] - C * S / (2 * S - 1)) == 0
     assert sp.simplify(uu["cutoff"] - (1 + C) / 2) == 0
     assert sp.simplify(uu["rent"] - DD * (2 * S - 1 - C) ** 2 / (4 * (2 * S - 1))) == 0
@@ -191,15 +191,18 @@ def test_uniform_uniform_numbers(uu, c, delta):
     assert m.price(0.3) == math.inf and m.fee(0.3) == 0.0 and m.rent(0.3) == 0.0
 
 
-def test_digest_c4_to_c9_numbers():
-    m = single_buyer_menu(stats.uniform(0, 1), stats.uniform(0, 1), cost=0.2, discount=0.9)
-    np.testing.assert_allclose(m.price([0.65, 0.8, 1.0]), [0.43333333333333, 0.26666666666667, 0.2], rtol=1e-12)
-    assert m.rent(0.8) == pytest.approx(0.6, rel=1e-12) and m.rent(1.0) == pytest.approx(1.44, rel=1e-12)
-    np.testing.assert_allclose(m.menu_fee([0.2, 0.25, 0.3, 0.4, 0.5]), [1.44, 1.1025, 0.81, 0.36, 0.09], rtol=1e-10)
-    np.testing.assert_allclose(m.relaxed_payment([1.0, 0.8]), [2.88, 2.6], rtol=1e-12)
-    np.testing.assert_allclose(m.fee([1.0, 0.8]), [1.44, 1.0], rtol=1e-12)
-    np.testing.assert_allclose(m.unit_payments([1.0, 0.8]), [1.44, 1.6], rtol=1e-12)
-    assert m.profit == pytest.approx(9 / 25 + 9 * math.log(5) / 100, rel=1e-12)
+def test_uniform_uniform_at_cost_one_fifth():
+    # the closed forms at c = 1/5, discount 0.9 (D = 9), evaluated by hand at a few types and prices
+    c, D = 0.2, 9.0
+    m = single_buyer_menu(stats.uniform(0, 1), stats.uniform(0, 1), cost=c, discount=0.9)
+    s = np.array([0.65, 0.8, 1.0])
+    np.testing.assert_allclose(m.price(s), c * s / (2 * s - 1), rtol=1e-12)
+    np.testing.assert_allclose(m.rent(s), D * (2 * s - 1 - c) ** 2 / (4 * (2 * s - 1)), rtol=1e-12)
+    np.testing.assert_allclose(m.fee(s), D * (2 * s - 1 - c) ** 2 / (4 * (2 * s - 1) ** 2), rtol=1e-12)
+    p = np.array([0.2, 0.25, 0.3, 0.4, 0.5])
+    np.testing.assert_allclose(m.menu_fee(p), D * ((1 + c) / 2 - p) ** 2, rtol=1e-10)
+    np.testing.assert_allclose(m.relaxed_payment(s), m.fee(s) + m.unit_payments(s), rtol=1e-12)
+    assert m.profit == pytest.approx(D * (1 - 4 * c + 3 * c**2 - 2 * c**2 * math.log(c)) / 8, rel=1e-12)
 
 
 def test_zero_cost_is_one_contract():
@@ -286,7 +289,7 @@ def test_menu_properties(first, shock, c, delta):
     assert np.all(np.diff(rent) >= -1e-12), "the rent increases with the type"
     finite = np.isfinite(price)
     assert np.all(np.diff(price[finite]) <= 1e-12), "the price decreases with the type"
-    assert m.price(hi) == pytest.approx(c, abs=1e-12), "no distortion at the top (E9)"
+    assert m.price(hi) == pytest.approx(c, abs=1e-12), "no distortion at the top"
     assert price[finite].min() >= c - 1e-12, "price >= cost"
     assert 0.0 <= m.profit <= m.first_best + 1e-12
     np.testing.assert_allclose(m.relaxed_payment(s), fee + m.unit_payments(s), rtol=1e-10, atol=1e-12)

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mdlib import (
+    random_model,
     DynamicModel,
     PivotWeights,
     ad_auction,
@@ -25,7 +26,7 @@ from mdlib import (
     dynamic_pivot,
 )
 
-from helpers import random_model
+from helpers import dynamic_models
 
 ALGEBRA = 1e-9
 
@@ -40,14 +41,7 @@ def random_weights(seed: int, model: DynamicModel) -> PivotWeights:
     return PivotWeights(alpha, beta)
 
 
-models = st.builds(
-    random_model,
-    seed=st.integers(0, 2**32 - 2),
-    n_agents=st.integers(1, 3),
-    n_states=st.integers(1, 3),
-    n_decisions=st.integers(1, 4),
-    discount=st.floats(0.0, 0.95),
-)
+models = dynamic_models(max_discount=0.95)
 
 
 # --------------------------------------------------------------------------- closed forms

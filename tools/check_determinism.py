@@ -1,35 +1,24 @@
-"""Check that every chapter gives the same output twice.
+"""Check that every chapter gives the same output twice, without running it a third time.
 
-The book build executes each chapter once and keeps the executed notebook in
-``_build/jupyter_execute``.  This script executes each chapter again in a fresh
-kernel and compares the two, output by output: text, HTML, LaTeX and images must be
-identical.  Unseeded randomness, printed timings or dictionary-order accidents show up
-here.  Some things are normalised away because they differ by design: the ids that
-ipywidgets gives its models, memory addresses in object reprs, and how printed
-text is split into chunks; stderr (warnings, which the book hides) is not compared.
+``make test`` executes each chapter twice: once in the test step (``tools/run_chapters.py``, which
+keeps the executed notebooks in ``_build/nbval``) and once in the book build (which keeps them in
+``_build/jupyter_execute``). This script compares the two, output by output: text, HTML, LaTeX and
+images must be identical. Unseeded randomness, printed timings or dictionary-order accidents show
+up here. Some things are normalised away because they differ by design: the ids that ipywidgets
+gives its models, memory addresses in object reprs, and how printed text is split into chunks;
+stderr (warnings, which the book hides) is not compared.
 
-Each re-run happens in its own process with a wall-clock limit (``--timeout``, per chapter) and
-is retried once if it hits it, so a kernel that stops answering (a lost message between
-Jupyter client and kernel, seen rarely on these machines) costs minutes, not the whole run.
-
-Usage: ``python tools/check_determinism.py _build`` (after ``make html``).
+Usage: ``python tools/check_determinism.py _build`` (after ``make test-notebooks html``).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import jupytext
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = [
@@ -70,42 +59,18 @@ def outputs(nb: nbformat.NotebookNode) -> list[list[str]]:
     return cells
 
 
-def execute(source: Path) -> nbformat.NotebookNode:
-    nb = jupytext.read(source)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(source.parent)}}).execute()
-    return nb
-
-
-def execute_isolated(source: Path, timeout: float = 300.0, attempts: int = 2) -> nbformat.NotebookNode:
-    """:func:`execute` in a fresh process (its own session), killed after ``timeout`` seconds and retried."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "executed.ipynb"
-        for attempt in range(1, attempts + 1):
-            proc = subprocess.Popen([sys.executable, __file__, "--execute-one", str(source), str(out)],
-                                    start_new_session=True)
-            try:
-                code = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # the process and its kernel
-                proc.wait()
-                print(f"{source.name}: no answer within {timeout:g} s (attempt {attempt} of {attempts})", flush=True)
-                continue
-            if code != 0:
-                raise RuntimeError(f"{source}: executing the notebook failed (exit status {code})")
-            return nbformat.read(out, as_version=4)
-    raise RuntimeError(f"{source}: no run finished within {timeout:g} s in {attempts} attempts")
-
-
-def compare(source: Path, build: Path, root: Path = ROOT, timeout: float = 300.0) -> list[str]:
-    """Differences between the book build's execution of ``source`` and a fresh one."""
+def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
+    """Differences between the book build's execution of ``source`` and the test step's."""
     page = source.relative_to(root).with_suffix(".ipynb")
     first = build / "jupyter_execute" / page
+    second = build / "nbval" / source.relative_to(root / "book").with_suffix(".ipynb")
     if not first.exists():
         return [f"{page}: no executed notebook in {first.parent} (run `make html` first)"]
-    a, b = outputs(nbformat.read(first, as_version=4)), outputs(execute_isolated(source, timeout))
+    if not second.exists():
+        return [f"{page}: no executed notebook at {second} (run `make test-notebooks` first)"]
+    a, b = outputs(nbformat.read(first, as_version=4)), outputs(nbformat.read(second, as_version=4))
     if len(a) != len(b):
-        return [f"{page}: {len(a)} code cells in the build, {len(b)} in the re-run"]
+        return [f"{page}: {len(a)} code cells in the build, {len(b)} in the test run"]
     problems = []
     for k, (x, y) in enumerate(zip(a, b)):
         if x != y:
@@ -115,21 +80,15 @@ def compare(source: Path, build: Path, root: Path = ROOT, timeout: float = 300.0
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--execute-one":  # worker: run one notebook
-        nbformat.write(execute(Path(sys.argv[2])), sys.argv[3])
-        return 0
     parser.add_argument("build", type=Path, help="the book's build folder, e.g. _build")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per chapter run before a retry")
     args = parser.parse_args(argv)
     chapters = sorted(p for p in (ROOT / "book").rglob("*.md") if "```{code-cell}" in p.read_text(encoding="utf-8"))
     build = args.build.resolve()
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda c: compare(c, build, timeout=args.timeout), chapters))
+    results = [compare(c, build) for c in chapters]
     problems = [p for r in results for p in r]
     for p in problems:
         print(p)
-    print(f"determinism check: {len(chapters)} chapters executed twice, "
+    print(f"determinism check: {len(chapters)} chapters compared (test run against book build), "
           f"{len(chapters) - sum(bool(r) for r in results)} identical")
     return 1 if problems else 0
 

@@ -44,10 +44,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import integrate, interpolate, stats
+from scipy import interpolate, stats
 
 from ._validation import as_real_array, check_positive_int, format_number
-from .distributions import _as_dist, _Dist, _quiet
+from ._scipy import _quiet
+from ._scipy import _MarginalValue
+from ._screening import _STEP, _Model, _cumulative, _tau_grid
 
 __all__ = [
     "OptionContract",
@@ -67,7 +69,6 @@ _BREAKS = np.array([0.0, 1e-16, 1e-14, 1e-12, 1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-
 _SCAN_TAIL = np.array([1e-300, 1e-100, 1e-30, 1e-16, 1e-12, 1e-9, 1e-6, 1e-4, 1e-3])
 _SCAN_LOW = np.concatenate([[0.0], _SCAN_TAIL, np.linspace(0.005, 0.5, 100)])
 _SCAN_HIGH = np.concatenate([[0.0], _SCAN_TAIL, np.linspace(0.005, 0.495, 99)])[::-1]  # q, so v increases
-_STEP = np.cbrt(np.finfo(float).eps)  # relative step of the tau-derivative
 
 
 class NotMonotoneError(ValueError):
@@ -89,98 +90,7 @@ class Menu(NamedTuple):
     r""":math:`\Pr(v \ge k(\tau) \mid \tau)`."""
 
 
-# --------------------------------------------------------------------------- model
-class _Model:
-    """The two primitives, validated, with cached conditional distributions."""
-
-    def __init__(self, first: Any, second_given_first: Any) -> None:
-        try:
-            self.G = _as_dist(first)
-        except ValueError as exc:
-            raise ValueError(f"first must be a continuous scipy.stats distribution of tau with a density: {exc}") from exc
-        if not callable(second_given_first):
-            raise ValueError(
-                "second_given_first must be a callable tau -> scipy.stats distribution of v given tau, "
-                f"got {type(second_given_first)}"
-            )
-        self.cond = second_given_first
-        self.h = float(_STEP * self.G.scale)
-        self.tau_lo, self.tau_hi = self.G.lo, self.G.hi
-        self._cache: dict[float, _Dist] = {}
-
-    def dist(self, tau: float) -> _Dist:
-        tau = float(tau)
-        d = self._cache.get(tau)
-        if d is None:
-            try:
-                raw = self.cond(tau)
-            except Exception as exc:
-                raise ValueError(f"second_given_first({format_number(tau)}) failed: {exc}") from exc
-            try:
-                d = _as_dist(raw)
-            except ValueError as exc:
-                raise ValueError(
-                    f"second_given_first({format_number(tau)}) must return a continuous scipy.stats "
-                    f"distribution with a density: {exc}"
-                ) from exc
-            if len(self._cache) > 4096:
-                self._cache.clear()
-            self._cache[tau] = d
-        return d
-
-    def stencil(self, tau: float) -> list[tuple[float, float]]:
-        """Points and weights of the derivative in tau (central, or one-sided at an end)."""
-        h = self.h
-        if tau - h < self.tau_lo:
-            return [(tau, -1.5 / h), (tau + h, 2.0 / h), (tau + 2 * h, -0.5 / h)]
-        if tau + h > self.tau_hi:
-            return [(tau, 1.5 / h), (tau - h, -2.0 / h), (tau - 2 * h, 0.5 / h)]
-        return [(tau + h, 0.5 / h), (tau - h, -0.5 / h)]
-
-    def inverse_hazard(self, tau: NDArray[np.float64]) -> NDArray[np.float64]:
-        """(1 - G) / g, computed as exp(log S - log g); zero at the top of the support."""
-        log_s, log_g = self.G.logsf(tau), self.G.logpdf(tau)
-        with _quiet():
-            out = np.exp(log_s - log_g)
-        out = np.where(np.isneginf(log_s), 0.0, out)
-        if np.any(~np.isfinite(out)):
-            bad = np.asarray(tau)[~np.isfinite(out)].flat[0]
-            raise ValueError(f"first must have a positive density on its support, got g = 0 at tau = {format_number(bad)}")
-        return out
-
-    def quantiles(self, tau: float, u: NDArray[np.float64], upper: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
-        """Z(tau, .) and dZ/dtau at quantiles: ``u`` is u where not ``upper`` and q = 1 - u where ``upper``."""
-        u = np.asarray(u, dtype=float)
-
-        def z_of(d: _Dist) -> NDArray[np.float64]:
-            if not upper.any():
-                return d.ppf(u)
-            if upper.all():
-                return d.isf(u)
-            out = np.empty_like(u)
-            lo = ~upper
-            out[lo] = d.ppf(u[lo])
-            out[upper] = d.isf(u[upper])
-            return out
-
-        z = z_of(self.dist(tau))
-        dz = np.zeros_like(u)
-        with _quiet():  # inf - inf at an infinite end of the support gives nan there, unused
-            for t, w in self.stencil(tau):
-                dz += w * (z if t == tau else z_of(self.dist(t)))
-        return z, dz
-
-    def check_tau(self, tau: Any, name: str = "tau") -> tuple[NDArray[np.float64], bool]:
-        arr, scalar = as_real_array(tau, name)
-        bad = ~np.isfinite(arr) | (arr < self.G.lo) | (arr > self.G.hi)
-        if bad.any():
-            raise ValueError(
-                f"{name} must lie in the support {self.G.support_text} of first, got {format_number(arr[bad].flat[0])}"
-            )
-        return arr, scalar
-
-
-# --------------------------------------------------------------------------- pointwise
+# --------------------------------------------------------------------------- model# --------------------------------------------------------------------------- pointwise
 class _Point(NamedTuple):
     strike: float
     exercise: float  # P(v >= k | tau)
@@ -520,29 +430,6 @@ def _call_values(m: _Model, tau: float, k: NDArray[np.float64]) -> NDArray[np.fl
     call = s - kk * q_k
     return np.where(finite, np.where(q_k > 0, call, 0.0), 0.0)
 
-
-def _tau_grid(G: _Dist, n: int) -> NDArray[np.float64]:
-    """Types on which the menu is computed: uniform for a bounded support where the density
-    is positive at both ends, otherwise quantiles with geometric tails (an end where the
-    density vanishes, such as 0 for a lognormal, is replaced by its 1e-10 quantile)."""
-    ends_ok = [math.isfinite(x) and 0.0 < float(G.pdf(np.array([x]))[0]) < math.inf for x in (G.lo, G.hi)]
-    if all(ends_ok):
-        return np.linspace(G.lo, G.hi, n)
-    # quantile grid, geometric toward unbounded ends
-    n_open = 2 - sum(ends_ok)  # ends that need a geometric tail
-    k_tail = min(max(4, n // 10), (n - 2) // n_open)  # leave at least two middle points
-    tail = np.geomspace(1e-10, 0.02, k_tail, endpoint=False)
-    mid = np.linspace(0.02, 0.98, n - n_open * k_tail)
-    u = np.concatenate([tail if not ends_ok[0] else [], mid, 1 - tail[::-1] if not ends_ok[1] else []])
-    lo_u = [0.0] if ends_ok[0] else []
-    hi_u = [1.0] if ends_ok[1] else []
-    u = np.unique(np.concatenate([lo_u, u, hi_u]))
-    t = G.ppf(u)
-    t = np.where(u == 0.0, G.lo, t)
-    t = np.where(u == 1.0, G.hi, t)
-    return np.unique(t)
-
-
 def optimal_option_contract(
     first: Any,
     second_given_first: Callable[[float], Any],
@@ -703,22 +590,6 @@ def _insert_regime_changes(m: _Model, tau: NDArray[np.float64], pts: list[_Point
     new_pts = [p for _, p in out]
     return np.array(new_tau), new_pts, cuts
 
-
-def _cumulative(x: NDArray[np.float64], y: NDArray[np.float64], cuts: list[int]) -> NDArray[np.float64]:
-    """Cumulative integral of y over x: Simpson within pieces, the trapezoid across each cut."""
-    out = np.zeros_like(x)
-    starts = [0] + [c + 1 for c in cuts]
-    ends = [c for c in cuts] + [len(x) - 1]
-    for s0, e0 in zip(starts, ends):
-        if s0 > 0:  # across the cut [s0 - 1, s0]
-            out[s0] = out[s0 - 1] + 0.5 * (x[s0] - x[s0 - 1]) * (y[s0] + y[s0 - 1])
-        if e0 - s0 >= 2:
-            out[s0 + 1 : e0 + 1] = out[s0] + integrate.cumulative_simpson(y[s0 : e0 + 1], x=x[s0 : e0 + 1])
-        elif e0 - s0 == 1:
-            out[e0] = out[s0] + 0.5 * (x[e0] - x[s0]) * (y[e0] + y[s0])
-    return out
-
-
 def _check_smooth(m: _Model, tau: NDArray[np.float64]) -> None:
     """Quantiles at neighbouring grid types must agree with the derivative (no jumps in tau)."""
     u = np.array([0.1, 0.25, 0.5, 0.75, 0.9])
@@ -763,78 +634,16 @@ def _diagnose(tau: NDArray[np.float64], k: NDArray[np.float64], pts: list[_Point
     return "; ".join(msgs)
 
 
-# --------------------------------------------------------------------------- marginal of v
-class _MarginalValue(stats.rv_continuous):
-    """The marginal distribution of v: the mixture of F(. | tau) over tau ~ G (Gauss-Legendre in u)."""
-
-    def __init__(self, state: dict[str, Any], **kwargs: Any) -> None:
-        kwargs.setdefault("name", "value_distribution")
-        kwargs["a"], kwargs["b"] = state["lo"], state["hi"]
-        super().__init__(**kwargs)
-        self._state = state
-        self._w, self._d = state["w"], state["d"]
-        if "grid" not in state:
-            # a table for the quantile function: pooled quantiles of the components
-            qs = np.concatenate(
-                [np.geomspace(1e-12, 1e-3, 40), np.linspace(1e-3, 1 - 1e-3, 400), 1 - np.geomspace(1e-3, 1e-12, 40)]
-            )
-            vals = np.sort(np.concatenate([d.ppf(qs) for d in self._d]))
-            vals = vals[np.isfinite(vals)]
-            state["grid"] = np.unique(np.quantile(vals, np.linspace(0, 1, 2001)))
-            state["F"] = self._cdf(state["grid"])
-        self._grid, self._F = state["grid"], state["F"]
-
-    def _updated_ctor_param(self) -> dict[str, Any]:
-        out = super()._updated_ctor_param()
-        out["state"] = self._state
-        out.pop("a", None)
-        out.pop("b", None)
-        return out
-
-    @staticmethod
-    def build(model: _Model, n_nodes: int) -> dict[str, Any]:
-        per = max(2, n_nodes // 8)
-        gx, gw = np.polynomial.legendre.leggauss(per)
-        edges = np.array([0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0])
-        a, b = edges[:-1, None], edges[1:, None]
-        u = (a + (gx + 1) * 0.5 * (b - a)).ravel()
-        w = (0.5 * (b - a) * gw).ravel()
-        dists = [model.dist(float(t)) for t in model.G.ppf(u)]
-        return {"w": w, "d": dists, "lo": min(d.lo for d in dists), "hi": max(d.hi for d in dists)}
-
-    def _mix(self, fn: str, x: Any) -> Any:
-        x = np.asarray(x, dtype=float)
-        out = np.zeros_like(x)
-        for w, d in zip(self._w, self._d):
-            out = out + w * getattr(d, fn)(x)
-        return out
-
-    def _cdf(self, x: Any) -> Any:
-        return np.clip(self._mix("cdf", x), 0.0, 1.0)
-
-    def _sf(self, x: Any) -> Any:
-        return np.clip(self._mix("sf", x), 0.0, 1.0)
-
-    def _pdf(self, x: Any) -> Any:
-        return self._mix("pdf", x)
-
-    def _ppf(self, q: Any) -> Any:
-        q = np.asarray(q, dtype=float)
-        x = np.interp(q, self._F, self._grid)
-        for _ in range(3):  # Newton steps on the exact cdf
-            f = self._pdf(x)
-            step = np.where(f > 0, (self._cdf(x) - q) / np.where(f > 0, f, 1.0), 0.0)
-            x = np.clip(x - step, self._grid[0], self._grid[-1])
-        return x
-
-    def _isf(self, q: Any) -> Any:
-        q = np.asarray(q, dtype=float)
-        x = np.interp(-q, -(1 - self._F), self._grid)
-        for _ in range(3):
-            f = self._pdf(x)
-            step = np.where(f > 0, (self._sf(x) - q) / np.where(f > 0, f, 1.0), 0.0)
-            x = np.clip(x + step, self._grid[0], self._grid[-1])
-        return x
+def _marginal_state(model: _Model, n_nodes: int) -> dict[str, Any]:
+    """Gauss-Legendre nodes in the quantile of tau and the law of v at each node."""
+    per = max(2, n_nodes // 8)
+    gx, gw = np.polynomial.legendre.leggauss(per)
+    edges = np.array([0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 1.0])
+    a, b = edges[:-1, None], edges[1:, None]
+    u = (a + (gx + 1) * 0.5 * (b - a)).ravel()
+    w = (0.5 * (b - a) * gw).ravel()
+    dists = [model.dist(float(t)) for t in model.G.ppf(u)]
+    return {"w": w, "d": dists, "lo": min(d.lo for d in dists), "hi": max(d.hi for d in dists)}
 
 
 def value_distribution(first: Any, second_given_first: Callable[[float], Any], *, n_nodes: int = 64) -> Any:
@@ -875,381 +684,10 @@ def value_distribution(first: Any, second_given_first: Callable[[float], Any], *
     >>> marg = value_distribution(stats.uniform(0, 1), lambda t: stats.norm(t, 0.25))
     >>> round(float(marg.mean()), 6)
     0.5
-    >>> round(posted_price_revenue(marg).revenue, 6)    # the static benchmark of digest 002, sigma = 0.25
+    >>> round(posted_price_revenue(marg).revenue, 6)    # the static benchmark: a posted price after v is known
     0.250136
     """
     n = check_positive_int(n_nodes, "n_nodes")
     if n < 16:
         raise ValueError(f"n_nodes must be at least 16, got {n}")
-    return _MarginalValue(_MarginalValue.build(_Model(first, second_given_first), n))()
-
-
-# --------------------------------------------------------------------------- many buyers: handicap auctions
-__all__ += ["HandicapAuction", "HandicapSimulation", "handicap_auction"]
-
-
-class HandicapSimulation(NamedTuple):
-    """Outcomes of simulated handicap auctions (one row per auction, one column per bidder)."""
-
-    tau: NDArray[np.float64]
-    """Ex-ante types, shape ``(n_auctions, n_bidders)``."""
-    value: NDArray[np.float64]
-    """Values learned after stage one."""
-    bid: NDArray[np.float64]
-    r"""Stage-two bids :math:`v - h(\tau)` (truthful bidding is dominant)."""
-    winner: NDArray[np.int64]
-    """Index of the winning bidder in each auction, ``-1`` if the good is not sold."""
-    premium: NDArray[np.float64]
-    """Stage-one premiums paid."""
-    stage_two_payment: NDArray[np.float64]
-    r"""Stage-two payments: the winner's handicap plus the highest other bid (or 0)."""
-    revenue: NDArray[np.float64]
-    """The seller's revenue in each auction (premiums plus stage-two payments)."""
-
-
-def _batch_cdf(m: _Model, taus: NDArray[np.float64], x: NDArray[np.float64], fn: str = "cdf") -> NDArray[np.float64]:
-    """``fn`` of v | tau_k at x[k, :] (one row per type), vectorised when the family takes arrays."""
-    try:
-        with _quiet():
-            raw = m.cond(taus[:, None])
-            out = np.asarray(getattr(raw, fn)(x), dtype=float)
-        if out.shape == x.shape:
-            return out
-    except Exception:  # noqa: BLE001 - the family does not broadcast: fall back to a loop
-        pass
-    return np.vstack([getattr(m.dist(float(t)), fn)(row) for t, row in zip(taus, x)])
-
-
-def _batch_ppf(m: _Model, taus: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Quantiles of v | tau_j at u_j (elementwise), vectorised when the family takes arrays."""
-    try:
-        with _quiet():
-            out = np.asarray(m.cond(taus).ppf(u), dtype=float)
-        if out.shape == taus.shape:
-            return out
-    except Exception:  # noqa: BLE001
-        pass
-    return np.array([float(m.dist(float(t)).ppf(np.array([uu]))[0]) for t, uu in zip(taus, u)])
-
-
-def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Handicap (1 - G)/g * I and the impulse response I(tau) of each type (I checked constant in v)."""
-    tau = np.asarray(tau, dtype=float)
-    u = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
-    lam = m.inverse_hazard(tau)
-    # the derivative in tau of the quantiles, one stencil per type (padded to three points)
-    pts = np.empty((3, tau.size))
-    wts = np.zeros((3, tau.size))
-    for j, t in enumerate(tau):
-        st = m.stencil(float(t))
-        for i in range(3):
-            pts[i, j], wts[i, j] = st[i] if i < len(st) else (st[0][0], 0.0)
-    dz = np.zeros((tau.size, u.size))
-    with _quiet():
-        for i in range(3):
-            dz += wts[i][:, None] * _batch_cdf(m, pts[i], np.broadcast_to(u, (tau.size, u.size)).copy(), "ppf")
-    bad = ~np.all(np.isfinite(dz), axis=1)
-    if bad.any():
-        raise ValueError(
-            "second_given_first must depend smoothly on tau: no finite derivative in tau at "
-            f"tau = {format_number(tau[bad][0])}"
-        )
-    spread = dz.max(1) - dz.min(1)
-    wide = spread > 1e-5 * (1.0 + np.abs(dz).max(1))
-    if wide.any():
-        j = int(np.flatnonzero(wide)[0])
-        raise ValueError(
-            "second_given_first must have an impulse response I(tau, v) that does not depend on v "
-            f"(a handicap auction needs psi = v - handicap(tau)); at tau = {format_number(tau[j])} it ranges over "
-            f"[{dz[j].min():.4g}, {dz[j].max():.4g}]"
-        )
-    info = np.median(dz, axis=1)
-    if np.any(info < -1e-9):
-        j = int(np.flatnonzero(info < -1e-9)[0])
-        raise ValueError(
-            "second_given_first must increase in tau in the sense of first-order stochastic dominance "
-            f"(I >= 0): at tau = {format_number(tau[j])} the impulse response is {info[j]:.3g} < 0"
-        )
-    info = np.maximum(info, 0.0)
-    return lam * info, info
-
-
-@dataclass(frozen=True)
-class HandicapAuction:
-    r"""The revenue-maximising auction for buyers who learn their values after contracting.
-
-    In stage one each bidder, knowing his ex-ante type :math:`\tau`, pays the premium
-    :math:`a(\tau)` and receives the handicap :math:`h(\tau) = \frac{1 - G(\tau)}{g(\tau)} I(\tau)`;
-    in stage two, knowing his value :math:`v`, he bids :math:`v - h(\tau)` in a second-price
-    auction with reserve 0 on the handicapped bids; the winner pays his handicap plus the
-    highest other handicapped bid (or 0).  The highest nonnegative dynamic virtual value wins.
-    Use :meth:`premium`, :meth:`handicap`, :meth:`utility`, :meth:`win_probability`
-    (vectorised in ``tau``), :meth:`payoff` (deviation searches) and :meth:`simulate`.
-    """
-
-    n_bidders: int
-    """Number of bidders."""
-    revenue: float
-    r"""Expected revenue :math:`\mathbb{E}[\max(0, \psi^1, \dots, \psi^n)]`, by quadrature."""
-    revenue_error: float
-    """Estimated quadrature error of ``revenue`` (difference between two rules of different orders)."""
-    expected_premiums: float
-    """Expected stage-one premiums, summed over bidders."""
-    expected_stage_two_payments: float
-    """Expected stage-two payments (to the seller, summed over bidders)."""
-    surplus: float
-    r"""Expected total surplus :math:`\mathbb{E}[v_{\text{winner}}]` (0 when unsold), computed type by type."""
-    rent: float
-    r"""The bidders' expected ex-ante utilities, summed: :math:`n\,\mathbb{E}[U(\tau)]`."""
-    sale_probability: float
-    r""":math:`\Pr(\max_i \psi^i \ge 0)`."""
-    tau: NDArray[np.float64] = field(repr=False)
-    """The grid of ex-ante types on which the utility was integrated."""
-    utilities: NDArray[np.float64] = field(repr=False)
-    """Ex-ante utilities on the grid."""
-    _model: Any = field(repr=False, compare=False, default=None)
-    _x: Any = field(repr=False, compare=False, default=None)  # grid of bids, x >= 0
-    _Hn1: Any = field(repr=False, compare=False, default=None)  # H(x)^(n - 1): distribution of the best rival bid
-    _dHn1: Any = field(repr=False, compare=False, default=None)  # its density
-    _U: Any = field(repr=False, compare=False, default=None)
-
-    def handicap(self, tau: ArrayLike) -> Any:
-        r"""The handicap :math:`h(\tau) = \frac{1 - G(\tau)}{g(\tau)} I(\tau)` subtracted from the stage-two bid."""
-        arr, scalar = self._model.check_tau(tau)
-        h, _ = _handicaps(self._model, arr.ravel())
-        return float(h[0]) if scalar else h.reshape(arr.shape)
-
-    def _stage_two(self, tau: NDArray[np.float64], h: NDArray[np.float64], payment: bool = False) -> tuple:
-        """Expected stage-two surplus E[(v - h - M)^+ | tau] and Pr(win | tau) with handicaps h
-        (and, if ``payment``, the expected stage-two payment E[(h + M) 1{v - h > M} | tau])."""
-        x = self._x
-        sf = _batch_cdf(self._model, tau, x[None, :] + h[:, None], "sf")
-        surplus = integrate.simpson(sf * self._Hn1[None, :], x=x, axis=1)
-        # Pr(v - h > M) by parts: the atom of M at 0, then the density of M (smooth: a mixture over tau)
-        win = sf[:, 0] * self._Hn1[0] + integrate.simpson(sf * self._dHn1[None, :], x=x, axis=1)
-        if not payment:
-            return surplus, win
-        pay = h * win + integrate.simpson(x[None, :] * sf * self._dHn1[None, :], x=x, axis=1)
-        return surplus, win, pay
-
-    def win_probability(self, tau: ArrayLike) -> Any:
-        r""":math:`\Pr(\text{win} \mid \tau)` under truthful play."""
-        arr, scalar = self._model.check_tau(tau)
-        flat = arr.ravel()
-        _, win = self._stage_two(flat, _handicaps(self._model, flat)[0])
-        return float(win[0]) if scalar else win.reshape(arr.shape)
-
-    def utility(self, tau: ArrayLike) -> Any:
-        r"""Ex-ante utility :math:`U(\tau) = \int_{\underline\tau}^{\tau} I(t) \Pr(\text{win} \mid t)\, dt`."""
-        arr, scalar = self._model.check_tau(tau)
-        out = np.asarray(self._U(arr), dtype=float)
-        return float(out) if scalar else out
-
-    def premium(self, tau: ArrayLike) -> Any:
-        r"""The premium :math:`a(\tau) = \mathbb{E}[(v - h(\tau) - M)^+ \mid \tau] - U(\tau)` paid in stage one."""
-        arr, scalar = self._model.check_tau(tau)
-        flat = arr.ravel()
-        s, _ = self._stage_two(flat, _handicaps(self._model, flat)[0])
-        out = s - np.asarray(self._U(flat), dtype=float)
-        return float(out[0]) if scalar else out.reshape(arr.shape)
-
-    def payoff(self, tau: ArrayLike, report: ArrayLike) -> NDArray[np.float64]:
-        r"""Ex-ante utility of type ``tau`` who buys the handicap of type ``report`` and then bids optimally.
-
-        :math:`\mathbb{E}[(v - h(\hat\tau) - M)^+ \mid \tau] - a(\hat\tau)`; shape ``(len(tau), len(report))``.
-        """
-        t_arr, _ = self._model.check_tau(tau, "tau")
-        r_arr, _ = self._model.check_tau(report, "report")
-        t_arr, r_arr = np.atleast_1d(t_arr).ravel(), np.atleast_1d(r_arr).ravel()
-        h_r = _handicaps(self._model, r_arr)[0]
-        a_r = np.atleast_1d(self.premium(r_arr))
-        out = np.empty((t_arr.size, r_arr.size))
-        for i, t in enumerate(t_arr):
-            s, _ = self._stage_two(np.full(r_arr.size, t), h_r)
-            out[i] = s - a_r
-        return out
-
-    def simulate(self, n_auctions: int, rng: np.random.Generator) -> HandicapSimulation:
-        """Simulate ``n_auctions`` independent auctions: sign-up, premiums, truthful bids, payments.
-
-        Types and values are drawn by inversion (``first.ppf`` and the quantiles of
-        ``second_given_first``); premiums and handicaps are interpolated (cubic) from a
-        grid of 401 types, which adds an error below 1e-6 on smooth instances.
-        """
-        n_a = check_positive_int(n_auctions, "n_auctions")
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {type(rng)}")
-        m, n = self._model, self.n_bidders
-        lo = m.tau_lo if math.isfinite(m.tau_lo) else float(m.G.ppf(np.array([1e-9]))[0])
-        hi = m.tau_hi if math.isfinite(m.tau_hi) else float(m.G.ppf(np.array([1 - 1e-9]))[0])
-        grid = np.linspace(lo, hi, 401)
-        h_grid = _handicaps(m, grid)[0]
-        a_grid = np.asarray(self.premium(grid), dtype=float)
-        tau = np.clip(m.G.ppf(rng.random((n_a, n))), lo, hi)
-        value = _batch_ppf(m, tau.ravel(), rng.random(n_a * n)).reshape(n_a, n)
-        h = interpolate.CubicSpline(grid, h_grid)(tau)
-        premium = interpolate.CubicSpline(grid, a_grid)(tau)
-        bid = value - h
-        order = np.argsort(-bid, axis=1, kind="stable")
-        top = order[:, 0]
-        rows = np.arange(n_a)
-        best = bid[rows, top]
-        second = np.maximum(bid[rows, order[:, 1]], 0.0) if n > 1 else np.zeros(n_a)
-        sold = best >= 0.0
-        winner = np.where(sold, top, -1)
-        pay2 = np.zeros((n_a, n))
-        pay2[rows[sold], top[sold]] = h[rows[sold], top[sold]] + second[sold]
-        return HandicapSimulation(tau, value, bid, winner, premium, pay2, premium.sum(1) + pay2.sum(1))
-
-
-def handicap_auction(
-    first: Any,
-    second_given_first: Callable[[float], Any],
-    n_bidders: int,
-    *,
-    n_grid: int = 201,
-) -> HandicapAuction:
-    r"""The optimal auction for ``n_bidders`` i.i.d. buyers who learn their values after contracting.
-
-    Each buyer learns :math:`\tau \sim G` (``first``), signs up, then learns
-    :math:`v \sim F(\cdot \mid \tau)` (``second_given_first(tau)``).  When the
-    impulse response :math:`I(\tau, v)` does not depend on :math:`v` (e.g. additive news
-    :math:`v = \tau + \varepsilon`, where :math:`I \equiv 1`), the dynamic virtual value is
-    :math:`\psi = v - h(\tau)` with the handicap :math:`h(\tau) = \frac{1-G(\tau)}{g(\tau)} I(\tau)`,
-    and the optimal mechanism (Eső and Szentes) is a **handicap auction**: premiums in stage one,
-    a second-price auction on handicapped bids with reserve 0 in stage two.  Premiums follow
-    from the envelope formula with :math:`U(\underline\tau) = 0`:
-
-    .. math:: U(\tau) = \int_{\underline\tau}^{\tau} I(t)\,\Pr(\text{win} \mid t)\,dt, \qquad
-              a(\tau) = \mathbb{E}[(v - h(\tau) - M)^+ \mid \tau] - U(\tau),
-
-    where :math:`M` is the highest rival bid, floored at 0.
-
-    Parameters
-    ----------
-    first : scipy.stats continuous distribution
-        The distribution :math:`G` of each bidder's ex-ante type (with a density).
-    second_given_first : callable
-        ``tau ->`` scipy.stats continuous distribution of the value given ``tau``: FOSD-increasing
-        and smooth in ``tau``, with an impulse response that does not depend on ``v``.
-    n_bidders : int
-        Number of bidders, at least 1 (one bidder: the option contract).
-    n_grid : int, default 201
-        Number of ex-ante types on which :math:`U` is integrated (at least 5).
-
-    Returns
-    -------
-    HandicapAuction
-        With vectorised ``premium(tau)``, ``handicap(tau)``, the ``revenue`` (and its error
-        estimate ``revenue_error``) and ``simulate(n_auctions, rng)``.
-
-    Raises
-    ------
-    ValueError
-        If ``n_bidders`` is not an integer >= 1, ``n_grid < 5``, ``first`` has no density,
-        ``second_given_first`` does not return continuous distributions, is not FOSD-increasing
-        or smooth in ``tau``, if its impulse response depends on ``v``, or if the handicap
-        increases in ``tau`` (then :math:`\psi` is not monotone and the auction is not IC).
-
-    Notes
-    -----
-    The distribution of one bidder's handicapped bid, :math:`H(x) = \mathbb{E}_\tau[F(x + h(\tau) \mid \tau)]`,
-    is a composite Gauss--Legendre quadrature over the quantiles of :math:`\tau` (64 panels of 8
-    nodes); revenue is :math:`\int_0^\infty (1 - H(x)^n)\,dx` by Simpson's rule on 4001 points.
-    ``revenue_error`` compares this with a rule of half the panels and half the points:
-    about 1e-12 on smooth instances, about 1e-5 when :math:`F(v \mid \tau)` has kinks in :math:`\tau`.
-
-    Examples
-    --------
-    >>> from scipy import stats
-    >>> from mdlib import handicap_auction
-    >>> a = handicap_auction(stats.uniform(0, 1), lambda t: stats.norm(t, 0.25), 2)
-    >>> round(a.revenue, 6)                      # E[max(0, psi1, psi2)], digest 002 section 4.6
-    0.446447
-    >>> [round(float(h), 6) for h in a.handicap([0.0, 0.5, 1.0])]   # 1 - tau
-    [1.0, 0.5, 0.0]
-    >>> round(a.premium(1.0), 4)
-    0.3749
-    """
-    n = check_positive_int(n_bidders, "n_bidders")
-    n_g = check_positive_int(n_grid, "n_grid")
-    if n_g < 5:
-        raise ValueError(f"n_grid must be at least 5, got {n_g}")
-    m = _Model(first, second_given_first)
-    # quadrature over tau: composite Gauss-Legendre in u = G(tau)
-    gx, gw = np.polynomial.legendre.leggauss(8)
-
-    def rule(panels: int) -> tuple[NDArray, NDArray]:
-        e = np.linspace(0.0, 1.0, panels + 1)
-        a_, b_ = e[:-1, None], e[1:, None]
-        return (a_ + (gx + 1) * 0.5 * (b_ - a_)).ravel(), (0.5 * (b_ - a_) * gw).ravel()
-
-    u_nodes, w_nodes = rule(64)
-    t_nodes = m.G.ppf(u_nodes)
-    for t in t_nodes[[0, t_nodes.size // 2, -1]]:  # validates the family (continuous, with a density)
-        m.dist(float(t))
-    h_nodes, _ = _handicaps(m, t_nodes)
-    # the handicap must not increase with tau (psi nondecreasing in tau)
-    order = np.argsort(t_nodes)
-    rise = np.diff(h_nodes[order])
-    if np.any(rise > 1e-7 * (1.0 + np.max(np.abs(h_nodes)))):
-        j = int(np.flatnonzero(rise > 1e-7 * (1.0 + np.max(np.abs(h_nodes))))[0])
-        raise ValueError(
-            "first and second_given_first must give a handicap (1 - G)/g * I that does not increase in tau "
-            f"(so that psi = v - handicap increases in tau); it rises near tau = {format_number(t_nodes[order][j])}"
-        )
-    # range of positive bids
-    top_q = 1e-13
-    with _quiet():
-        tops = _batch_cdf(m, t_nodes, np.full((t_nodes.size, 1), top_q), "isf")[:, 0] - h_nodes
-    x_max = float(np.max(tops[np.isfinite(tops)])) if np.any(np.isfinite(tops)) else 0.0
-    x_max = max(x_max, 1e-9 * (1.0 + m.G.scale))
-    x = np.linspace(0.0, x_max, 4001)
-
-    def bid_cdf(uw: tuple[NDArray, NDArray], xs: NDArray) -> tuple[NDArray, NDArray]:
-        u_, w_ = uw
-        t_ = m.G.ppf(u_)
-        h_ = h_nodes if u_ is u_nodes else _handicaps(m, t_)[0]
-        shifted = xs[None, :] + h_[:, None]
-        cdf = _batch_cdf(m, t_, shifted, "cdf")
-        pdf = _batch_cdf(m, t_, shifted, "pdf")
-        return np.clip(w_ @ cdf, 0.0, 1.0), w_ @ pdf
-
-    H, h_density = bid_cdf((u_nodes, w_nodes), x)
-    revenue = float(integrate.simpson(1.0 - H**n, x=x))
-    H_coarse, _ = bid_cdf(rule(32), x[::2])
-    coarse = float(integrate.simpson(1.0 - H_coarse**n, x=x[::2]))
-    Hn1 = H ** (n - 1)
-    dHn1 = (n - 1) * H ** max(n - 2, 0) * h_density if n > 1 else np.zeros_like(x)
-    # per-type quantities on a grid of types
-    tau = _tau_grid(m.G, n_g)
-    h_tau, info = _handicaps(m, tau)
-    proto = HandicapAuction(n, revenue, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, tau, tau, m, x, Hn1, dHn1, None)
-    stage_surplus, win, pay2 = proto._stage_two(tau, h_tau, payment=True)
-    slope = info * win
-    U = np.maximum(_cumulative(tau, slope, []), 0.0)
-    U_fn = interpolate.CubicHermiteSpline(tau, U, slope)
-    u_tau = m.G.cdf(tau)
-    E = lambda y: float(_cumulative(u_tau, y, [])[-1])  # noqa: E731
-    premiums = stage_surplus - U
-    expected_premiums = n * E(premiums)
-    rent = n * E(U)
-    stage_two = n * E(pay2)  # computed type by type: the identity with revenue is a check
-    sale = float(1.0 - H[0] ** n)
-    return HandicapAuction(
-        n_bidders=n,
-        revenue=revenue,
-        revenue_error=abs(revenue - coarse),
-        expected_premiums=expected_premiums,
-        expected_stage_two_payments=stage_two,
-        surplus=n * E(stage_surplus + pay2),
-        rent=rent,
-        sale_probability=sale,
-        tau=tau,
-        utilities=U,
-        _model=m,
-        _x=x,
-        _Hn1=Hn1,
-        _dHn1=dHn1,
-        _U=U_fn,
-    )
+    return _MarginalValue(_marginal_state(_Model(first, second_given_first), n))()

@@ -1,4 +1,4 @@
-"""Tests of mdlib.dynamic_auctions: the AR(1) sale, learning about arrivals, progressive screening."""
+"""Tests of mdlib.optimal_auctions: the AR(1) sale, learning about arrivals, progressive screening."""
 
 import numpy as np
 import pytest
