@@ -398,7 +398,7 @@ def audit_mechanism(
     --------
     Agent 0 is worth 0.2 (state 0) or 1 (state 1) when served, agent 1 is worth 0.5.
     Against the pivot transfers nobody lies; without transfers the low type of agent 0
-    claims to be high and gains 0.2 in his first period, the best lie:
+    claims to be high; lying now rather than from the next period on gains 0.2:
 
     >>> import numpy as np
     >>> from mdlib import DynamicModel, audit_mechanism, dynamic_pivot

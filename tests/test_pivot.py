@@ -324,3 +324,70 @@ def test_function_validation():
         scheduling_pivot_prices([1.0, 2.0], 1.0)
     with pytest.raises(ValueError, match="discount"):
         scheduling_model([1.0, 2.0], -0.1)
+
+
+# --------------------------------------------------------------------------- sweeps moved from the chapter
+def _ascending_auction(values, discount):
+    """Subgame-perfect prices and utilities of the sequence of ascending auctions (the chapter's algorithm)."""
+    values = tuple(values)
+
+    @lru_cache(maxsize=None)
+    def play(S):
+        if not S:
+            return {}, ()
+        ranked = sorted(S, key=lambda j: (-values[j], j))
+        w = ranked[0]
+        after_w, prices_after = play(S - {w})
+        bids = {j: values[j] - discount * after_w[j] for j in ranked[1:]}
+        price = max(bids.values(), default=0.0)
+        if len(ranked) > 1:
+            after_r, _ = play(S - {ranked[1]})
+            assert values[w] - discount * after_r[w] >= price - 1e-12
+        utility = {w: values[w] - price} | {j: discount * after_w[j] for j in ranked[1:]}
+        return utility, (price,) + prices_after
+
+    utility, prices = play(frozenset(range(len(values))))
+    return np.array(prices), np.array([utility[j] for j in range(len(values))])
+
+
+@given(st.lists(st.floats(0.0, 10.0), min_size=1, max_size=6), st.floats(0.0, 0.99))
+def test_ascending_auction_has_the_pivot_prices(values, discount):
+    prices, utility = _ascending_auction(values, discount)
+    s = scheduling_pivot(values, discount)
+    scale = 1 + max(values)
+    assert np.allclose(prices, s.price[s.order], atol=ALGEBRA * scale)
+    assert np.allclose(utility, s.marginal_contribution, atol=ALGEBRA * scale)
+
+
+def _frozen_when_idle_model(seed, n_agents, n_states, discount):
+    """Decision j serves agent j, and only his state moves."""
+    rng = np.random.default_rng(seed)
+    values, kernels = [], []
+    for j in range(n_agents):
+        val = np.zeros((n_agents, n_states))
+        val[j] = rng.uniform(0, 1, n_states)
+        F = np.tile(np.eye(n_states), (n_agents, 1, 1))
+        F[j] = rng.dirichlet(np.ones(n_states), size=n_states)
+        values.append(val)
+        kernels.append(F)
+    return DynamicModel(values, kernels, discount)
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(2, 3), st.floats(0.5, 0.97))
+def test_dynamic_second_price_auction_when_idle_states_are_frozen(seed, n_states, discount):
+    model = _frozen_when_idle_model(seed, 3, n_states, discount)
+    res = dynamic_pivot(model)
+    scale = 1 + np.abs(res.welfare).max()
+    for i in range(3):
+        served = res.policy == i
+        assert np.allclose(res.transfers[i, served], (1 - discount) * res.welfare_without[i, served], atol=ALGEBRA * scale)
+        assert np.allclose(res.transfers[i, ~served], 0.0, atol=ALGEBRA * scale)
+        k_others = model.project([j for j in range(3) if j != i])
+        for key in np.unique(k_others[served]):
+            assert np.ptp(res.transfers[i, served & (k_others == key)]) < ALGEBRA * scale
+
+
+def test_flow_utility_negative_in_some_but_not_all_random_models():
+    negative = [dynamic_pivot(random_model(seed, 2, 2, 3, 0.9)).flow_marginal_contribution.min() < -ALGEBRA
+                for seed in range(30)]
+    assert any(negative) and not all(negative)
