@@ -24,7 +24,7 @@ from mdlib import (
     team_mechanism,
 )
 
-from helpers import random_model
+from mdlib import random_model
 
 ALGEBRA = 1e-9
 
