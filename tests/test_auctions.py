@@ -304,3 +304,57 @@ def test_bad_dist(fn, args):
         fn(stats.pareto(1.0), *args)
     with pytest.raises(ValueError, match="dist must have a finite mean"):
         fn(stats.cauchy(), *args)
+
+
+# --------------------------------------------------------------------------- sweeps from the static chapter
+# (book/static_mechanisms.md keeps one instance of each; these sweep random instances.)
+def payment_rule_revenue(dist, n, reserve):
+    """Second-price revenue from the payment rule: the reserve if one value clears it, else the second value.
+
+    Independent of virtual values: the second-highest value has density n (n-1) F^(n-2) (1 - F) f.
+    """
+    lo, hi = (float(x) for x in dist.support())
+    F, f = dist.cdf, dist.pdf
+    at_reserve = reserve * n * F(reserve) ** (n - 1) * (1 - F(reserve))
+    if n == 1:
+        return float(at_reserve)
+    breaks = [x for x in getattr(dist, "_breaks", []) if max(reserve, lo) < x < hi]
+    at_second, _ = integrate.quad(
+        lambda y: y * n * (n - 1) * F(y) ** (n - 2) * (1 - F(y)) * f(y), max(reserve, lo), hi, points=breaks or None, limit=200
+    )
+    return float(at_reserve + at_second)
+
+
+@st.composite
+def band_markets(draw):
+    """Values uniform on each of three adjacent bands [1, 2], [2, 3], [3, 4], with random weights (often irregular)."""
+    w = np.array(draw(st.lists(st.integers(1, 20), min_size=3, max_size=3)), float)
+    dist = stats.Mixture([stats.Uniform(a=k, b=k + 1) for k in (1, 2, 3)], weights=list(w / w.sum()))
+    dist._breaks = [2.0, 3.0]
+    return dist
+
+
+@given(band_markets(), st.integers(1, 6), st.floats(0.0, 1.0))
+def test_property_second_price_matches_payment_rule_band_markets(dist, n, u):
+    # a zero reserve (below the support: a lone bidder pays nothing) or one anywhere in the support [1, 4]
+    reserve = 0.0 if u < 0.1 else 1.0 + 3.0 * (u - 0.1) / 0.9
+    assert second_price_revenue(dist, n, reserve) == pytest.approx(payment_rule_revenue(dist, n, reserve), rel=1e-7, abs=1e-9)
+
+
+@given(distributions(), st.integers(1, 5), st.floats(0.05, 0.95))
+def test_property_second_price_matches_payment_rule(dist, n, u):
+    ppf = dist.ppf if hasattr(dist, "ppf") else dist.icdf
+    reserve = float(ppf(u))  # a reserve inside the support, at the u-quantile
+    assert second_price_revenue(dist, n, reserve) == pytest.approx(payment_rule_revenue(dist, n, reserve), rel=1e-7, abs=1e-9)
+
+
+@given(st.one_of(st.floats(0.2, 0.8), st.floats(1.0, 5.0)), st.integers(1, 4))
+def test_property_power_law_reserve_and_optimality(k, n):
+    # F(v) = v^k on [0, 1]: phi(v) = ((1 + k) v^k - 1) / (k v^(k-1)) vanishes at r* = (1 + k)^(-1/k);
+    # irregular for k < 1 (phi falls near 0), but phi increases above r*, so the second-price auction
+    # with reserve r* is optimal for every k
+    dist = stats.powerlaw(a=k)
+    r_star = (1 + k) ** (-1 / k)
+    assert optimal_reserve(dist) == pytest.approx(r_star, abs=1e-6)
+    assert myerson_revenue(dist, n) == pytest.approx(second_price_revenue(dist, n, r_star), rel=1e-6)
+    assert (ironing_intervals(dist) == []) == (k >= 1)
