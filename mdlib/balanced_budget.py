@@ -1,14 +1,14 @@
 r"""Efficient dynamic mechanisms with a balanced budget: Athey and Segal's team and AGV mechanisms.
 
-The model is the finite one of :class:`~mdlib.DynamicModel`: agents with private
+The model is the finite one of :class:`~mdlib.pivot.DynamicModel`: agents with private
 Markov states, independent across agents given the decision, and a decision taken
-every period by the efficient policy :math:`x^*` of :func:`~mdlib.dynamic_pivot`.
+every period by the efficient policy :math:`x^*` of :func:`~mdlib.pivot.dynamic_pivot`.
 Payments here may depend on the reported joint state of the **previous** period as
 well as on the current one, so every transfer array has shape
 ``(n_agents, n_joint, n_joint)``: ``transfers[i, k_prev, k]`` is what agent ``i``
 pays when the reported joint state was ``k_prev`` last period and is ``k`` now
 (a negative entry is a payment *to* the agent). Joint states are numbered as in
-:class:`~mdlib.DynamicModel`.
+:class:`~mdlib.pivot.DynamicModel`.
 
 - :func:`team_mechanism`: each agent is paid the others' reported flow values, so
   that his utility is the whole social welfare; periodic ex post incentive
@@ -200,7 +200,7 @@ def team_mechanism(model: DynamicModel, result: PivotResult | None = None) -> Bu
     Raises
     ------
     ValueError
-        If ``model`` is not a :class:`~mdlib.DynamicModel` or ``result`` is not an
+        If ``model`` is not a :class:`~mdlib.pivot.DynamicModel` or ``result`` is not an
         unweighted ``dynamic_pivot`` result for it.
 
     Examples
@@ -271,7 +271,7 @@ def agv_mechanism(model: DynamicModel, result: PivotResult | None = None) -> Bud
     Raises
     ------
     ValueError
-        If ``model`` is not a :class:`~mdlib.DynamicModel`, has fewer than two
+        If ``model`` is not a :class:`~mdlib.pivot.DynamicModel`, has fewer than two
         agents, or ``result`` is not an unweighted ``dynamic_pivot`` result for it.
 
     Notes
@@ -358,7 +358,7 @@ def audit_mechanism(
     The others report truthfully; the mechanism takes ``policy`` at the reported joint
     state and charges ``transfers[i, k_prev, k]``. Agent ``i`` chooses a report every
     period, so the search covers lies in every state and every sequence of lies
-    (a Markov decision problem solved exactly, as in :func:`~mdlib.audit_pivot`).
+    (a Markov decision problem solved exactly, as in :func:`~mdlib.pivot.audit_pivot`).
 
     - ``"ex_post"``: the agent's state is (last period's reported joint state, the
       true joint state now): he knows the others' current states. Zero gain everywhere
@@ -390,7 +390,7 @@ def audit_mechanism(
     Raises
     ------
     ValueError
-        If ``model`` is not a :class:`~mdlib.DynamicModel`, ``policy`` or
+        If ``model`` is not a :class:`~mdlib.pivot.DynamicModel`, ``policy`` or
         ``transfers`` has the wrong shape or entries, ``information`` is not
         ``"ex_post"`` or ``"interim"``, or ``tol`` is negative.
 

@@ -93,3 +93,37 @@ def test_every_public_mdlib_name_is_in_the_reference_page():
     page = (BOOK / "mdlib_reference.md").read_text(encoding="utf-8")
     missing = [name for name in mdlib.__all__ if name != "__version__" and not re.search(rf"\b{name}\b", page)]
     assert not missing, f"add these to book/mdlib_reference.md: {missing}"
+
+
+def nested_fence_errors(text: str) -> list[str]:
+    """Directives opened inside a directive with a fence that is not longer than the outer one.
+
+    MyST closes a block at the first fence of its own length, so a ```` ```{math} ```` inside a
+    ```` ```{prf:definition} ```` ends the definition early: its label vanishes and every
+    reference to it breaks. The outer block needs the longer fence (````` ```` `````).
+    """
+    errors, stack = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        m = re.match(r"^(`{3,}|:{3,})(\{[^}]*\})?", line)
+        if not m:
+            continue
+        fence, name = m.group(1), m.group(2)
+        if name:
+            if stack and stack[-1][0][0] == fence[0] and len(stack[-1][0]) <= len(fence):
+                errors.append(f"line {number}: {fence}{name} inside {stack[-1][0]}{stack[-1][1]} of line {stack[-1][2]}")
+            stack.append((fence, name, number))
+        elif stack and stack[-1][0] == fence:
+            stack.pop()
+    return errors
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(BOOK)))
+def test_nested_directives_use_longer_fences(page):
+    errors = nested_fence_errors(page.read_text(encoding="utf-8"))
+    assert not errors, f"{page.name}: " + "; ".join(errors)
+
+
+def test_the_fence_check_catches_a_short_outer_fence():
+    bad = "```{prf:definition} D\n:label: d\n\n```{math}\nx\n```\n```\n"
+    good = "````{prf:definition} D\n:label: d\n\n```{math}\nx\n```\n````\n"
+    assert nested_fence_errors(bad) and not nested_fence_errors(good)
