@@ -3,7 +3,7 @@
 #   make test   every check: mdlib tests + doctests, chapters under nbval,
 #               the strict (-W) book build, the offline browser check,
 #               the student edition, the PDF (skipped without TeX), the autograder
-# See README.md for the rest (make lab, make pdf, make student, make assignments, make bench).
+# See README.md for the rest (make notebooks, make lab, make pdf, make student, make assignments, make bench).
 
 SHELL       := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -20,7 +20,8 @@ JB_FLAGS    := -W -n --keep-going
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
 
 .PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
-        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments
+        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments \
+        notebooks test-class-notebooks
 
 help:
 	@sed -n '1,9p' Makefile
@@ -46,7 +47,7 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-test: test-lib test-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
+test: test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml).
@@ -61,6 +62,10 @@ test-notebooks: $(STAMP)
 	done
 	cd $(NBDIR) && MPLBACKEND=Agg ../../$(PY) -m pytest --nbval-lax --nbval-current-env -n $(JOBS) --dist loadfile \
 	  -p no:cacheprovider -o addopts="" -o testpaths="" --rootdir=. -q .
+
+# Every class notebook (make notebooks) run top to bottom, each in a fresh kernel: no error, no assert statement.
+test-class-notebooks: notebooks
+	RUN_CLASS_NOTEBOOKS=1 $(PY) -m pytest -q -p no:cacheprovider -o addopts="" -n $(JOBS) tests/test_class_notebooks.py
 
 # The strict book build: warnings are errors, a failing cell fails the build.
 test-book: html
@@ -94,6 +99,11 @@ test-assignments: assignments
 # Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/.
 assignments: $(STAMP)
 	MPLBACKEND=Agg $(PY) tools/make_assignments.py
+
+# Class notebooks, to project and run in class: each chapter and problem set as _build/notebooks/<page>.ipynb,
+# without check cells or problem-set solutions, hide-input cells collapsed (the site's download menu offers the same).
+notebooks: $(STAMP)
+	$(PY) tools/class_notebooks.py --out $(BUILD)/notebooks
 
 # The student edition: the same book without solutions, in _build/student/html (reuses the execution cache).
 student: vendor
