@@ -109,9 +109,11 @@ notebooks: $(STAMP)
 student: vendor
 	$(PY) tools/build_student.py $(JB_FLAGS)
 
+# JupyterLab with the jupytext and widget extensions, opened on book/ (--allow-root when run as root, e.g. in a container).
+LAB_FLAGS   ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[dev]"
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab book/
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_FLAGS) book/
 
 pdf: vendor
 	@{ command -v xelatex && command -v latexmk && fc-list -q FreeSerif; } >/dev/null || { echo "make pdf needs (about 130 MB to download):" \
