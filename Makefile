@@ -51,7 +51,7 @@ test: test-lib test-notebooks test-class-notebooks test-book check-site check-de
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml).
-test-lib: $(STAMP)
+test-lib: vendor
 	$(PY) -m pytest -n $(JOBS) -q
 
 # Every chapter converted by jupytext and run under nbval (lax: every cell runs, assert cells are the checks).
