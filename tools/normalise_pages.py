@@ -4,7 +4,7 @@ Two mechanical changes, applied to every ``book/**/*.md`` with a code cell (``--
 pages that would change and exits 1 if any):
 
 1. **The jupytext form.** Each page is read and written back with jupytext, using the options pinned in
-   ``pyproject.toml`` (``[tool.jupytext]``), so that opening a page in JupyterLab and saving it keeps its
+   ``book/jupytext.toml``, so that opening a page in JupyterLab and saving it keeps its
    bytes. The visible differences: a blank line after a code cell's ``:tags: [...]`` line, and each
    ``---`` block of cell options re-written by the YAML dumper (a multi-line caption or alt text is first
    folded into one line: its line breaks are soft breaks of Markdown, so the page renders the same).
@@ -38,7 +38,7 @@ def pages() -> list[Path]:
 
 
 def config(page: Path):
-    """The jupytext options JupyterLab uses for ``page`` (``[tool.jupytext]`` of pyproject.toml)."""
+    """The jupytext options JupyterLab uses for ``page`` (``book/jupytext.toml``)."""
     return load_jupytext_config(str(page.resolve().parent))
 
 
