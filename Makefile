@@ -1,7 +1,7 @@
 # Dynamic Mechanism Design — an executable textbook
 #   make book   create .venv, install from this repo, build the HTML book
-#   make test   every check: mdlib tests + doctests, chapters under nbval,
-#               the strict (-W) book build, the offline browser check,
+#   make test   every check: mdlib tests + doctests, chapters under nbval and as class notebooks,
+#               the strict (-W) book build, the offline browser and accessibility check,
 #               the student edition, the PDF (skipped without TeX), the autograder
 # See README.md for the rest (make notebooks, make lab, make pdf, make student, make assignments, make bench).
 
@@ -103,6 +103,7 @@ assignments: $(STAMP)
 # Class notebooks, to project and run in class: each chapter and problem set as _build/notebooks/<page>.ipynb,
 # without check cells or problem-set solutions, hide-input cells collapsed (the site's download menu offers the same).
 notebooks: $(STAMP)
+	rm -rf $(BUILD)/notebooks
 	$(PY) tools/class_notebooks.py --out $(BUILD)/notebooks
 
 # The student edition: the same book without solutions, in _build/student/html (reuses the execution cache).
