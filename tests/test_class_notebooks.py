@@ -167,3 +167,12 @@ def test_definitions_that_later_cells_need_are_kept_without_asserts():
     assert class_notebooks.helper_slice(check, {"y"}) == "import math\nx = 2\ny = math.sqrt(x)"
     assert class_notebooks.helper_slice(check, {"w"}) == ""
     assert class_notebooks._needed_later(["a = b + 1\nprint(a, c)", "c = 3\nd = [i for i in range(c)]"]) == {"b", "c", "print", "range"}
+
+
+def test_figure_captions_follow_their_figures():
+    page = next(p for p in PAGES if p.name == "static_mechanisms.md")
+    nb = class_notebooks.class_notebook(page)
+    captions = [k for k, c in enumerate(nb.cells) if "caption" in tags(c)]
+    figures = [c for c in jupytext.read(page).cells if c.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("caption")]
+    assert captions and len(captions) == len(figures)
+    assert all(nb.cells[k - 1].cell_type == "code" and nb.cells[k].source.startswith("*") for k in captions)

@@ -9,7 +9,8 @@ A class notebook is what an instructor projects and students run in class, in an
   (cell metadata ``jupyter.source_hidden: true``; its output stays visible);
 - in a problem set, every solution is left out: ``{solution}`` blocks and everything between
   ``{solution-start}`` and ``{solution-end}``, code cells included (the answer cells);
-- figures and widgets are the code cells that make them, so they appear when the notebook runs;
+- figures and widgets are the code cells that make them, so they appear when the notebook runs; a figure's
+  caption (cell option ``mystnb.figure.caption``) follows it as a Markdown cell;
 - the notebook is written unexecuted, with the book's jupytext header replaced by a plain kernelspec.
 
 The same notebooks are offered by the site's download menu (``tools/book_ext.py`` calls
@@ -180,6 +181,10 @@ def class_notebook(source: Path) -> nbformat.NotebookNode:
             if "hide-input" in tags(cell) or helper:
                 metadata["jupyter"] = {"source_hidden": True}
             new = nbformat.v4.new_code_cell(cell.source, metadata=metadata)
+            caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption")
+            if caption:
+                cells.append(new)
+                new = nbformat.v4.new_markdown_cell(f"*{' '.join(caption.split())}*", metadata={"tags": ["caption"]})
         elif cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(cell.source, metadata=metadata)
         else:
