@@ -1,9 +1,9 @@
 # Dynamic Mechanism Design — an executable textbook
 #   make book   create .venv, install from this repo, build the HTML book
-#   make test   every check: mdlib tests + doctests, every chapter executed once,
-#               the strict (-W) book build, the offline browser check,
+#   make test   every check: mdlib tests + doctests, every chapter executed once and as a class notebook,
+#               the strict (-W) book build, the offline browser and accessibility check,
 #               the student edition, the PDF (skipped without TeX), the autograder
-# See README.md for the rest (make lab, make pdf, make student, make assignments, make bench).
+# See README.md for the rest (make notebooks, make lab, make pdf, make student, make assignments, make bench).
 
 SHELL       := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -20,7 +20,8 @@ JB_FLAGS    := -W -n --keep-going
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
 
 .PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
-        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments
+        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments \
+        notebooks test-class-notebooks
 
 help:
 	@sed -n '1,9p' Makefile
@@ -46,14 +47,14 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-test: test-lib test-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
+test: test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked
 # pipeline (the build steps and what they build) are left out here and run by the step that builds.
 PIPELINE_TESTS := $(PY) -m pytest -q -p no:cacheprovider -o addopts="" -m pipeline
 
-test-lib: $(STAMP)
+test-lib: vendor
 	$(PY) -m pytest -n $(JOBS) -q
 
 # Every chapter executed in a fresh kernel (a failing assert cell fails it; a stalled kernel fails it
@@ -61,6 +62,10 @@ test-lib: $(STAMP)
 test-notebooks: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
 	MPLBACKEND=Agg $(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
+
+# Every class notebook (make notebooks) run top to bottom, each in a fresh kernel: no error, no assert statement.
+test-class-notebooks: notebooks
+	$(PIPELINE_TESTS) -n $(JOBS) tests/test_class_notebooks.py
 
 # The strict book build: warnings are errors, a failing cell fails the build; then the checks that both
 # execution steps reject a chapter with a false assert.
@@ -99,13 +104,21 @@ test-assignments: assignments
 assignments: $(STAMP)
 	MPLBACKEND=Agg $(PY) tools/make_assignments.py
 
+# Class notebooks, to project and run in class: each chapter and problem set as _build/notebooks/<page>.ipynb,
+# without check cells or problem-set solutions, hide-input cells collapsed (the site's download menu offers the same).
+notebooks: $(STAMP)
+	rm -rf $(BUILD)/notebooks
+	$(PY) tools/class_notebooks.py --out $(BUILD)/notebooks
+
 # The student edition: the same book without solutions, in _build/student/html (reuses the execution cache).
 student: vendor
 	$(PY) tools/build_student.py $(JB_FLAGS)
 
+# JupyterLab with the jupytext and widget extensions, opened on book/ (--allow-root when run as root, e.g. in a container).
+LAB_FLAGS   ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[dev]"
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab book/
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_FLAGS) book/
 
 pdf: vendor
 	@{ command -v xelatex && command -v latexmk && fc-list -q FreeSerif; } >/dev/null || { echo "make pdf needs (about 130 MB to download):" \

@@ -80,3 +80,49 @@ def test_a_page_without_alt_text_fails_and_every_book_page_is_screenshot(tmp_pat
     assert "image without alt text: x.png" in out and "FAILED" in out
     assert [p.name for p in shots.iterdir()] == ["chapter.png"]
     assert (shots / "chapter.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------------ accessibility (axe-core)
+needs_axe = pytest.mark.skipif(not check_site.AXE_JS.exists(), reason="axe-core not vendored (make vendor)")
+
+INACCESSIBLE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Bad page</title></head><body><main>
+<h1>A page with known violations</h1>
+<p style="color: #b0b0b0; background: #ffffff">Grey on white: about 2.2:1, below the 4.5:1 of WCAG AA.</p>
+<button></button>
+</main></body></html>"""
+
+ACCESSIBLE_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Good page</title></head><body><main>
+<h1>A page without violations</h1><p>Black on white, <a href="#top">a link</a>, <button>a named button</button>.</p>
+</main></body></html>"""
+
+
+@needs_browser
+@needs_axe
+def test_a_page_with_accessibility_violations_fails(tmp_path, capsys):
+    (tmp_path / "index.html").write_text(INACCESSIBLE_PAGE)
+    assert check_site.main([str(tmp_path), "--no-screenshots"]) == 1
+    out = capsys.readouterr().out
+    assert "axe serious: color-contrast on index.html at p" in out
+    assert "axe critical: button-name on index.html at button" in out
+    assert "1 critical and 1 serious violations" in out and "FAILED" in out
+
+
+@needs_browser
+@needs_axe
+def test_an_accessible_page_passes_axe(tmp_path, capsys):
+    (tmp_path / "index.html").write_text(ACCESSIBLE_PAGE)
+    check_site.main([str(tmp_path), "--no-screenshots"])   # fails only because no page has math
+    out = capsys.readouterr().out
+    assert "0 critical and 0 serious violations" in out and "    axe " not in out
+    assert "offline site check FAILED: ['(no page has math: the check would be vacuous)']" in out
+
+
+def test_axe_results_are_read_from_the_dom():
+    assert "axe.min.js" in check_site.with_axe("<html><body><p>x</p></body></html>")
+    assert check_site.with_axe("<p>x</p></body>").index("axe.run") < check_site.with_axe("<p>x</p></body>").index("</body>")
+    dom = ('<pre id="axe-results">[{"id": "image-alt", "impact": "critical", "help": "h", "targets": ["img"]},'
+           ' {"id": "region", "impact": "moderate", "help": "h", "targets": ["p"]}]</pre>').replace('"', "&quot;")
+    dom = dom.replace("<pre id=&quot;axe-results&quot;>", '<pre id="axe-results">')
+    violations, error = check_site.axe_violations(dom)
+    assert [v["id"] for v in violations] == ["image-alt"] and not error   # moderate ones do not fail the check
+    assert check_site.axe_violations("<html></html>")[1].startswith("axe-core did not report")

@@ -74,8 +74,10 @@ def build_book(tmp_path: Path, claim: str) -> subprocess.CompletedProcess:
     (tmp_path / "tools").mkdir()
     (tmp_path / "_build" / "offline_static").mkdir(parents=True)
     shutil.copy(ROOT / "_config.yml", tmp_path)
-    for extension in ("book_ext.py", "latex_ext.py"):   # the local Sphinx extensions of _config.yml
+    # the local Sphinx extensions of _config.yml, and what they use
+    for extension in ("book_ext.py", "latex_ext.py", "a11y_ext.py", "class_notebooks.py"):
         shutil.copy(ROOT / "tools" / extension, tmp_path / "tools")
+    shutil.copytree(ROOT / "tools" / "a11y", tmp_path / "tools" / "a11y")
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/chapter\n")
     (tmp_path / "book" / "chapter.md").write_text(chapter(claim))

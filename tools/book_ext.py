@@ -1,31 +1,37 @@
-"""A small Sphinx extension for the book: offer every chapter as an ``.ipynb`` download.
+"""A small Sphinx extension for the book: offer every chapter as a class notebook (``.ipynb``) download.
 
 sphinx-book-theme adds an ``.ipynb`` entry to a page's download menu only when a
 launch button (Binder, JupyterHub, ...) is configured, which an offline book does not
-have.  We do the same job directly: for each page that MyST-NB executed, copy the
-executed notebook (outputs included) next to the page's source in ``_sources`` and
-tell the theme about it, before the theme builds its header buttons.
+have.  We do the same job directly: for each page that MyST-NB executed, write its class
+notebook (``tools/class_notebooks.py``: no check cells, collapsed ``hide-input`` cells, no
+solutions of a problem set, the same notebook ``make notebooks`` writes) next to the page's
+source in ``_sources`` and tell the theme about it, before the theme builds its header buttons.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from shutil import copy2
 from typing import Any
 
+import nbformat
 from sphinx.application import Sphinx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from class_notebooks import class_notebook  # noqa: E402
 
 
 def add_ipynb_download(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
-    """Copy the executed notebook of ``pagename`` to ``_sources`` and register the download."""
+    """Write the class notebook of ``pagename`` to ``_sources`` and register the download."""
     if doctree is None or app.builder.format != "html":
         return
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if not executed.exists():
+    source = Path(app.env.doc2path(pagename))
+    if not executed.exists() or source.suffix != ".md":
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    copy2(executed, target)
+    nbformat.write(class_notebook(source), target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 

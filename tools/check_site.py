@@ -11,7 +11,10 @@ For every HTML page of the book we
    rendered widgets (``jupyter-widgets``) on every page that embeds widget views;
 4. require every image in a book page's text to have alt text (not empty, not its file name) and to
    sit in a figure with a caption;
-5. save a screenshot of each book page (the top 1280 × 1600 pixels, after its scripts ran) in
+5. run axe-core (vendored from npm by ``tools/vendor_js.py``, pinned and checked by sha256) on every page
+   after its scripts ran, with the WCAG 2.0/2.1/2.2 A and AA rules, and fail on every critical or serious
+   violation, listing each one (rule, page, target);
+6. save a screenshot of each book page (the top 1280 × 1600 pixels, after its scripts ran) in
    ``_build/screenshots/<page>.png``, so a reader can look at every page without a browser.
 
 Usage: ``python tools/check_site.py _build/html`` — exits non-zero on any failure.
@@ -20,7 +23,10 @@ Usage: ``python tools/check_site.py _build/html`` — exits non-zero on any fail
 from __future__ import annotations
 
 import argparse
+import html
+import json
 import os
+import tempfile
 import re
 import shutil
 import subprocess
@@ -30,7 +36,38 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+AXE_JS = ROOT / "_build" / "axe-core" / "axe.min.js"   # make vendor (tools/vendor_js.py)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_EXTRA_RULES = ["label-content-name-mismatch"]       # a WCAG 2.1 A rule that axe marks experimental
+AXE_FAILING = ("critical", "serious")
+AXE_RESULTS = re.compile(r'<pre id="axe-results">(.*?)</pre>', re.S)
+# Injected into a copy of each page: once the page's scripts ran (MathJax typeset, widgets rendered),
+# run axe and write its violations into the DOM, which --dump-dom then prints.
+AXE_RUNNER = """<script src="%(axe)s"></script>
+<script>
+window.addEventListener("load", function () {
+  function report(value) {
+    var pre = document.createElement("pre");
+    pre.id = "axe-results";
+    pre.textContent = JSON.stringify(value);
+    document.body.appendChild(pre);
+  }
+  var typeset = (window.MathJax && MathJax.startup && MathJax.startup.promise) || Promise.resolve();
+  typeset.then(function () { return new Promise(function (done) { setTimeout(done, 3000); }); })
+    .then(function () {
+      return axe.run(document, {runOnly: {type: "tag", values: %(tags)s}, rules: %(rules)s, resultTypes: ["violations"]});
+    })
+    .then(function (result) {
+      report(result.violations.map(function (v) {
+        return {id: v.id, impact: v.impact, help: v.help,
+                targets: v.nodes.map(function (n) { return n.target.join(" "); })};
+      }));
+    }, function (error) { report({error: String(error)}); });
+});
+</script>
+"""
 # Markers in the page *source* that say what must be rendered.
 MATH_SOURCE = re.compile(r'class="math[ "]|\\\(|\\\[')
 WIDGET_SOURCE = "application/vnd.jupyter.widget-view+json"
@@ -55,11 +92,13 @@ class PageReport:
     images: int = 0
     image_problems: list[str] = field(default_factory=list)
     screenshot: str = ""
+    axe: list[dict] = field(default_factory=list)   # critical and serious axe-core violations
+    axe_error: str = ""
 
     @property
     def ok(self) -> bool:
         return ((self.math_ok or not self.has_math) and (self.widgets_ok or not self.has_widgets)
-                and not self.external and not self.image_problems)
+                and not self.external and not self.image_problems and not self.axe and not self.axe_error)
 
 
 IMAGE_FILE = re.compile(r"\.(png|jpe?g|gif|svg|webp)$", re.I)
@@ -174,15 +213,52 @@ def screenshot_name(site: Path, page: Path) -> str:
     return "_".join(parts) + ".png"
 
 
+def mirror_site(site: Path, mirror: Path) -> None:
+    """A tree of symbolic links to every file of ``site``: pages with axe injected are written beside them."""
+    for folder, _, files in os.walk(site):
+        target = mirror / Path(folder).relative_to(site)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            (target / name).symlink_to(Path(folder, name).resolve())
+
+
+def with_axe(source: str) -> str:
+    """The page's HTML with axe-core and its runner added at the end of the body."""
+    runner = AXE_RUNNER % {"axe": AXE_JS.resolve().as_uri(), "tags": json.dumps(AXE_TAGS),
+                           "rules": json.dumps({r: {"enabled": True} for r in AXE_EXTRA_RULES})}
+    head, sep, tail = source.rpartition("</body>")
+    return f"{head}{runner}{sep}{tail}" if sep else source + runner
+
+
+def axe_violations(dom: str) -> tuple[list[dict], str]:
+    """The critical and serious violations axe wrote into ``dom`` (one entry per rule), or an error."""
+    found = AXE_RESULTS.search(dom)
+    if not found:
+        return [], "axe-core did not report (did the page's scripts finish?)"
+    result = json.loads(html.unescape(found.group(1)))
+    if isinstance(result, dict):
+        return [], f"axe-core failed: {result.get('error')}"
+    return [v for v in result if v.get("impact") in AXE_FAILING], ""
+
+
 def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_ms: int,
-               shots: Path | None = None) -> PageReport:
+               shots: Path | None = None, mirror: Path | None = None) -> PageReport:
     source = page.read_text(encoding="utf-8")
     has_math = bool(MATH_SOURCE.search(source))
     has_widgets = WIDGET_SOURCE in source
     external = EXTERNAL.findall(source)
     chapter = page.relative_to(site).parts[0] == "book"   # a page of the book, not an index Sphinx generates
     images, image_problems = audit_images(source) if chapter else (0, [])
-    dom = render(browser, prefix, page, budget_ms) if (has_math or has_widgets) else ""
+    axe, axe_error = [], ""
+    if mirror is not None:
+        # one Chromium run: the page with axe added renders math and widgets as the page itself does
+        copy = mirror / page.relative_to(site)
+        copy.unlink()
+        copy.write_text(with_axe(source), encoding="utf-8")
+        dom = render(browser, prefix, copy, budget_ms)
+        axe, axe_error = axe_violations(dom)
+    else:
+        dom = render(browser, prefix, page, budget_ms) if (has_math or has_widgets) else ""
     shot = screenshot(browser, prefix, page, budget_ms, shots / screenshot_name(site, page)) if shots and chapter else None
     return PageReport(
         page=str(page.relative_to(site)),
@@ -194,6 +270,8 @@ def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_m
         images=images,
         image_problems=image_problems,
         screenshot=str(shot) if shot else "",
+        axe=axe,
+        axe_error=axe_error,
     )
 
 
@@ -214,28 +292,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshots", type=Path, default=None,
                         help="folder for one PNG per page (default: screenshots/ beside the site folder)")
     parser.add_argument("--no-screenshots", action="store_true", help="skip the screenshots")
+    parser.add_argument("--no-axe", action="store_true", help="skip the accessibility check (axe-core)")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").exists():
         raise SystemExit(f"{args.site} has no index.html: build the book first (make book)")
     shots = None if args.no_screenshots else (args.screenshots or args.site.resolve().parent / "screenshots")
     browser, prefix = find_browser(), isolate_network()
     pages = pages_of(args.site)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        reports = list(pool.map(lambda p: check_page(browser, prefix, args.site, p, args.budget_ms, shots), pages))
+    if not args.no_axe and not AXE_JS.exists():
+        raise SystemExit(f"{AXE_JS} is missing: run `make vendor` (tools/vendor_js.py)")
+    with tempfile.TemporaryDirectory(prefix="axe-site-") as tmp, ThreadPoolExecutor(args.jobs) as pool:
+        mirror = None if args.no_axe else Path(tmp)
+        if mirror is not None:
+            mirror_site(args.site.resolve(), mirror)
+        reports = list(pool.map(lambda p: check_page(browser, prefix, args.site, p, args.budget_ms, shots, mirror), pages))
     isolation = "network namespace (unshare --net)" if prefix else "Chromium proxy/resolver block"
     print(f"offline site check: {len(reports)} pages, Chromium with no network via {isolation}")
-    print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s} {'images':>8s}")
+    print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s} {'images':>8s} {'axe':>8s}")
     mark = lambda has, ok: "-" if not has else ("ok" if ok else "FAIL")  # noqa: E731
     for r in reports:
         print(f"{r.page:45s} {mark(r.has_math, r.math_ok):>8s} {mark(r.has_widgets, r.widgets_ok):>8s} "
-              f"{('ok' if not r.external else 'FAIL'):>8s} {mark(bool(r.images or r.image_problems), not r.image_problems):>8s}")
+              f"{('ok' if not r.external else 'FAIL'):>8s} {mark(bool(r.images or r.image_problems), not r.image_problems):>8s} "
+              f"{('-' if args.no_axe else 'ok' if not (r.axe or r.axe_error) else 'FAIL'):>8s}")
         for ref in r.external:
             print(f"    external resource: {ref}")
         for problem in r.image_problems:
             print(f"    {problem}")
+        if r.axe_error:
+            print(f"    {r.axe_error}")
+        for v in r.axe:
+            for target in v["targets"]:
+                print(f"    axe {v['impact']}: {v['id']} on {r.page} at {target} ({v['help']})")
     if shots:
         taken = sum(bool(r.screenshot) for r in reports)
         print(f"screenshots of every book page ({taken} PNG files, top 1280 x 1600 pixels): {os.path.abspath(shots)}")
+    if not args.no_axe:
+        count = lambda impact: sum(len(v["targets"]) for r in reports for v in r.axe if v["impact"] == impact)  # noqa: E731
+        print(f"accessibility (axe-core, WCAG A/AA): {count('critical')} critical and {count('serious')} serious violations")
     failed = [r.page for r in reports if not r.ok]
     if not any(r.has_math for r in reports):
         failed.append("(no page has math: the check would be vacuous)")

@@ -2,7 +2,9 @@
 
 The built site must typeset math (MathJax 3) and render ipywidgets with no network
 at read time, so we ship local copies of MathJax, the ipywidgets HTML manager and
-RequireJS inside the site.  Nothing is committed: this script runs before every book
+RequireJS inside the site.  The accessibility check of ``tools/check_site.py`` runs
+axe-core, which goes to ``_build/axe-core`` (outside ``offline_static``, so it is not
+copied into the site).  Nothing is committed: this script runs before every book
 build, downloads the exact npm tarballs pinned below (``npm pack``), refuses any
 whose sha256 differs from the pinned value, and unpacks the files the site needs to
 ``_build/offline_static/vendor``.  ``_config.yml`` points Sphinx at that folder.
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / "npm-cache"
 STATIC = ROOT / "_build" / "offline_static"
 VENDOR = STATIC / "vendor"
+AXE = ROOT / "_build" / "axe-core" / "axe.min.js"   # an absolute destination: outside the site
 
 # package spec -> (tarball name, sha256 of the tarball, files to copy: src -> dest)
 PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -36,6 +39,12 @@ PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
         "jupyter-widgets-html-manager-1.0.6.tgz",
         "6c198ceb99ba7e7526990a1de16e8147ad7d3a714e3fb06741183623c04b5f6e",
         {"package/dist": "html-manager"},
+    ),
+    # axe-core: the accessibility rules tools/check_site.py runs on every page (never shipped in the site).
+    "axe-core@4.14.1": (
+        "axe-core-4.14.1.tgz",
+        "e6b0ce02b84d892e2e33e403485e7f3d6c29e2be6df65daf44d89ba564139745",
+        {"package/axe.min.js": str(AXE)},
     ),
     "requirejs@2.3.8": (
         "requirejs-2.3.8.tgz",
@@ -50,6 +59,7 @@ REQUIRED = [
     "mathjax/output/chtml/fonts/woff-v2",
     "html-manager/embed-amd.js",
     "require.js",
+    str(AXE),
 ]
 
 
