@@ -29,7 +29,7 @@ try:  # the new-style infrastructure (scipy >= 1.15); private module, so guard i
 except ImportError:  # pragma: no cover - depends on the scipy version
     _NewContinuous = _NewDiscrete = None
 
-_DIST_MESSAGE = "dist must be a scipy.stats continuous distribution with cdf and pdf methods, got "
+_DIST_MESSAGE = "{name} must be a scipy.stats continuous distribution with cdf and pdf methods, got "
 
 # Quantile levels at which quadratures are split (value points isf(level)).
 _SPLIT_LEVELS = (0.9, 0.75, 0.5, 0.25, 0.1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8, 1e-10, 1e-12)
@@ -47,9 +47,10 @@ class _Dist:
     a mixture's components).
     """
 
-    def __init__(self, dist: Any) -> None:
+    def __init__(self, dist: Any, name: str = "dist") -> None:
         self.dist = dist
-        self.kind = _classify(dist)
+        self.name = name
+        self.kind = _classify(dist, name)
         d = dist
         if self.kind == "new":
             self._cdf, self._sf, self._pdf = d.cdf, d.ccdf, d.pdf
@@ -63,10 +64,10 @@ class _Dist:
             with _quiet():
                 lo, hi = (float(np.asarray(x)) for x in d.support())
         except Exception as exc:
-            raise ValueError(_DIST_MESSAGE + f"{type(dist)} (its support() failed: {exc})") from exc
+            raise ValueError(_DIST_MESSAGE.format(name=name) + f"{type(dist)} (its support() failed: {exc})") from exc
         if math.isnan(lo) or math.isnan(hi) or not lo < hi:
             raise ValueError(
-                f"dist must have valid parameters and a support with lower end < upper end, "
+                f"{name} must have valid parameters and a support with lower end < upper end, "
                 f"got support {format_interval(lo, hi) if not (math.isnan(lo) or math.isnan(hi)) else (lo, hi)}"
             )
         self.lo, self.hi = lo, hi
@@ -83,7 +84,7 @@ class _Dist:
         with _quiet():
             qs = np.asarray(self._ppf(np.array([0.25, 0.5, 0.75])), dtype=float)
         if not np.all(np.isfinite(qs)):
-            raise ValueError(f"dist must have finite quantiles, got ppf([0.25, 0.5, 0.75]) = {qs}")
+            raise ValueError(f"{name} must have finite quantiles, got ppf([0.25, 0.5, 0.75]) = {qs}")
         self.scale = float(max(np.max(np.abs(qs)), qs[2] - qs[0], 1e-300))
         self._mean: float | None = None
 
@@ -127,15 +128,17 @@ class _Dist:
                 self._mean = math.nan
         return self._mean
 
-    def require_finite_mean(self) -> None:
-        """Raise unless the value has a finite mean (checked only for an unbounded support)."""
+    def require_finite_mean(
+        self, why: str = "for revenue computations (revenue curve R(q) -> 0 as q -> 0)", name: str | None = None
+    ) -> None:
+        """Raise unless the value has a finite mean (checked only for an unbounded support).
+
+        The message names the parameter (``name``, default the adapter's) and says ``why``.
+        """
         if math.isinf(self.lo) or math.isinf(self.hi):
             m = self.mean()
             if not math.isfinite(m):
-                raise ValueError(
-                    "dist must have a finite mean for revenue computations "
-                    f"(revenue curve R(q) -> 0 as q -> 0), got mean {m}"
-                )
+                raise ValueError(f"{name or self.name} must have a finite mean {why}, got mean {m}")
 
 
 class _quiet(warnings.catch_warnings):
@@ -152,12 +155,12 @@ class _quiet(warnings.catch_warnings):
         return super().__exit__(*exc)
 
 
-def _classify(dist: Any) -> str:
+def _classify(dist: Any, name: str = "dist") -> str:
     """Return ``"legacy"`` or ``"new"``; raise ``ValueError`` for anything else."""
     if isinstance(dist, stats.rv_discrete) or isinstance(getattr(dist, "dist", None), stats.rv_discrete):
-        raise ValueError(_DIST_MESSAGE + f"a discrete distribution {type(dist)}")
+        raise ValueError(_DIST_MESSAGE.format(name=name) + f"a discrete distribution {type(dist)}")
     if _NewDiscrete is not None and isinstance(dist, _NewDiscrete):
-        raise ValueError(_DIST_MESSAGE + f"a discrete distribution {type(dist)}")
+        raise ValueError(_DIST_MESSAGE.format(name=name) + f"a discrete distribution {type(dist)}")
     if isinstance(dist, stats.rv_continuous) or isinstance(getattr(dist, "dist", None), stats.rv_continuous):
         return "legacy"
     if (_NewContinuous is not None and isinstance(dist, _NewContinuous)) or isinstance(dist, stats.Mixture):
@@ -169,14 +172,17 @@ def _classify(dist: Any) -> str:
         return "new"
     if all(callable(getattr(dist, m, None)) for m in old_api):
         return "legacy"
-    raise ValueError(_DIST_MESSAGE + f"{type(dist)}")
+    raise ValueError(_DIST_MESSAGE.format(name=name) + f"{type(dist)}")
 
 
-def _as_dist(dist: Any) -> _Dist:
-    """Validate ``dist`` and wrap it in the adapter (an adapter passes through)."""
+def _as_dist(dist: Any, name: str = "dist") -> _Dist:
+    """Validate ``dist`` and wrap it in the adapter (an adapter passes through).
+
+    ``name`` is the parameter's name in error messages (``first``, ``shock``, ...).
+    """
     if isinstance(dist, _Dist):
         return dist
-    return _Dist(dist)
+    return _Dist(dist, name)
 
 
 def _values_in_support(d: _Dist, v: Any, name: str) -> tuple[NDArray[np.float64], bool]:

@@ -22,9 +22,15 @@ _STEP = np.cbrt(np.finfo(float).eps)  # relative step of the tau-derivative
 class _Model:
     """The two primitives, validated, with cached conditional distributions."""
 
-    def __init__(self, first: Any, second_given_first: Any) -> None:
+    def __init__(self, first: Any, second_given_first: Any, *, probe: bool = True, need_mean: str = "") -> None:
+        """Validate the primitives.
+
+        With ``probe``, ``second_given_first`` is called at three quantiles of ``first`` (1%,
+        50%, 99%) so that a family returning garbage is refused at once; with ``need_mean``
+        (the reason, for the message), ``first`` and those conditional laws must have finite means.
+        """
         try:
-            self.G = _as_dist(first)
+            self.G = _as_dist(first, "first")
         except ValueError as exc:
             raise ValueError(f"first must be a continuous scipy.stats distribution of tau with a density: {exc}") from exc
         if not callable(second_given_first):
@@ -36,6 +42,13 @@ class _Model:
         self.h = float(_STEP * self.G.scale)
         self.tau_lo, self.tau_hi = self.G.lo, self.G.hi
         self._cache: dict[float, _Dist] = {}
+        if need_mean:
+            self.G.require_finite_mean(need_mean, "first")
+        if probe or need_mean:
+            for t in self.G.ppf(np.array([0.01, 0.5, 0.99])):
+                d = self.dist(float(t))
+                if need_mean:
+                    d.require_finite_mean(need_mean, f"second_given_first({format_number(t)})")
 
     def dist(self, tau: float) -> _Dist:
         tau = float(tau)

@@ -22,6 +22,10 @@ __all__ = [
     "check_choice",
     "check_discount",
     "check_vector",
+    "as_float_array",
+    "check_bool",
+    "check_optional_str",
+    "make_rng",
     "format_interval",
     "format_number",
 ]
@@ -131,3 +135,41 @@ def check_vector(value: Any, name: str) -> NDArray[np.float64]:
     if not np.isfinite(v).all():
         raise ValueError(f"{name} must be finite")
     return v
+
+
+def as_float_array(value: Any, name: str) -> NDArray[np.float64]:
+    """``np.asarray(value, dtype=float)``, with a ``ValueError`` naming ``name`` for non-numbers.
+
+    ``None``, strings and anything numpy cannot convert to floats (ragged or nested
+    non-numeric sequences) raise; NaN and infinities pass (the caller checks finiteness).
+    """
+    if value is None or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers ({exc})") from exc
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a ``bool`` if it is ``True`` or ``False`` (a Python or numpy bool)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_optional_str(value: Any, name: str) -> str | None:
+    """Return ``value`` if it is a string or ``None``."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{name} must be a string or None, got {value!r}")
+    return value
+
+
+def make_rng(seed: Any, name: str = "seed") -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with a ``ValueError`` naming ``name`` for a bad seed."""
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be None, a nonnegative integer, a sequence of them or a numpy Generator, got {seed!r} ({exc})"
+        ) from exc

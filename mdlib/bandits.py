@@ -23,7 +23,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_discount, check_positive_int, check_real, format_number
+from ._validation import check_discount, check_positive_int, check_real, format_number, make_rng
 from .gittins import gittins_index
 from .pivot import DynamicModel, PivotResult, dynamic_pivot
 
@@ -35,6 +35,7 @@ __all__ = [
     "dynamic_second_price",
     "two_armed_bandit",
     "random_arms",
+    "virtual_index_auction",
 ]
 
 
@@ -131,11 +132,16 @@ def dynamic_second_price(arms: Sequence[Any], discount: float) -> DynamicSecondP
     >>> int(auction.winner[0]), round(float(auction.price[0]), 9)
     (0, 0.55)
     """
-    if isinstance(arms, Arm) or len(arms) < 1:
-        raise ValueError("arms must be a non-empty sequence of (P, r) pairs, one per bidder")
+    if isinstance(arms, (Arm, str)) or not hasattr(arms, "__len__") or len(arms) < 1:
+        raise ValueError(f"arms must be a non-empty sequence of (P, r) pairs, one per bidder, got {arms!r}")
     checked = [_check_arm(arm, k) for k, arm in enumerate(arms)]
     d = check_discount(discount)
-    index = [gittins_index(arm.P, arm.r, d) for arm in checked]  # validates P and r
+    index = []
+    for k, arm in enumerate(checked):
+        try:
+            index.append(gittins_index(arm.P, arm.r, d))  # validates P and r
+        except ValueError as exc:
+            raise ValueError(f"arms[{k}] is not a valid arm: {exc}") from exc
     n = len(checked)
     values, kernels = [], []
     for j, arm in enumerate(checked):
@@ -281,7 +287,7 @@ def random_arms(seed: Any, n_bidders: int, n_states: int) -> list[Arm]:
     Parameters
     ----------
     seed : int, numpy.random.Generator or None
-        Anything :func:`numpy.random.default_rng` accepts.
+        Anything ``numpy.random.default_rng`` accepts.
     n_bidders, n_states : int
         The number of arms and of states of each arm, each at least 1.
 
@@ -306,5 +312,84 @@ def random_arms(seed: Any, n_bidders: int, n_states: int) -> list[Arm]:
     """
     n_b = check_positive_int(n_bidders, "n_bidders")
     n_s = check_positive_int(n_states, "n_states")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     return [Arm(rng.dirichlet(np.ones(n_s), size=n_s), rng.uniform(0, 1, n_s)) for _ in range(n_b)]
+
+
+# --------------------------------------------------------------------------- the virtual-index auction
+def virtual_index_auction(arms: Sequence[Any], discount: float, alpha: Any = None, beta: Any = None) -> DynamicSecondPrice:
+    r"""The virtual-index auction: the weighted (virtual) pivot for frozen-when-idle bidders.
+
+    Bidder ``j``'s weighted flow when he is served in state ``s`` is
+    :math:`\hat\alpha_j r_j(s) + \hat\beta_j`, with weights frozen at contracting (Kakade,
+    Lobel and Nazerzadeh's virtual pivot, additive or multiplicative). The allocation serves
+    the highest **virtual index** (the Gittins index of the weighted flows) and the winner
+    pays :math:`\big((1 - \delta) W_{-j} - \hat\beta_j\big)/\hat\alpha_j` in money, their
+    Corollary 5.3; the losers pay nothing. A bidder who should be able to keep the object
+    unsold is modelled by a dummy arm worth 0, e.g. ``([[1.0]], [0.0])``.
+
+    Parameters
+    ----------
+    arms : sequence of (P, r)
+        One arm per bidder, as in :func:`dynamic_second_price`.
+    discount : float
+        The discount factor :math:`\delta \in (0, 1)`.
+    alpha : array_like, optional
+        The weights :math:`\hat\alpha_j > 0`, one per bidder (default 1).
+    beta : array_like, optional
+        The flow weights :math:`\hat\beta_j`, one number per bidder, added to his weighted
+        flow in each period in which he is served (default 0; the additive case has
+        :math:`\hat\beta_j = -h(\hat s_{j,0}) \le 0`).
+
+    Returns
+    -------
+    DynamicSecondPrice
+        ``index`` holds the virtual indices (in weighted units), ``winner`` the bidder served,
+        ``price`` his payment in money; ``pivot`` is the weighted pivot result, whose
+        ``transfers`` are every bidder's flow payments.
+
+    Raises
+    ------
+    ValueError
+        For malformed arms or discount (as :func:`dynamic_second_price`), or if ``alpha`` or
+        ``beta`` does not have one finite entry per bidder, or an ``alpha`` is not positive.
+
+    Examples
+    --------
+    Two bidders with known values 0.9 and 0.6 and additive handicaps 0.5 and 0: the second
+    has the higher virtual value (0.6 > 0.4), and pays the first's virtual value 0.4.
+
+    >>> from mdlib import virtual_index_auction
+    >>> auction = virtual_index_auction([([[1.0]], [0.9]), ([[1.0]], [0.6])], 0.9, beta=[-0.5, 0.0])
+    >>> int(auction.winner[0]), round(float(auction.price[0]), 9), auction.index[:, 0].round(9).tolist()
+    (1, 0.4, [0.4, 0.6])
+    """
+    if isinstance(arms, (Arm, str)) or not hasattr(arms, "__len__") or len(arms) < 1:
+        raise ValueError(f"arms must be a non-empty sequence of (P, r) pairs, one per bidder, got {arms!r}")
+    n = len(arms)
+    weights = []
+    for name, x, default in (("alpha", alpha, 1.0), ("beta", beta, 0.0)):
+        try:
+            w = np.full(n, default) if x is None else np.array(x, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} must be a vector of real numbers, one per bidder") from exc
+        if w.shape != (n,) or not np.isfinite(w).all():
+            raise ValueError(f"{name} must have one finite entry per bidder ({n}), got {np.shape(x)}")
+        weights.append(w)
+    a, b = weights
+    if (a <= 0).any():
+        raise ValueError(f"alpha must be positive, got alpha[{int(np.flatnonzero(a <= 0)[0])}] <= 0; exclude that bidder instead")
+    auction = dynamic_second_price(arms, discount)               # validates the arms and the model
+    model = auction.model
+    beta_flows = []
+    for j in range(n):
+        flows = np.zeros((n, model.n_states[j]))
+        flows[j] = b[j]                                          # added only when j is served
+        beta_flows.append(flows)
+    res = dynamic_pivot(model, weights=(a, beta_flows))
+    states = model.states
+    index = np.stack([gittins_index(model.transitions[j][j], a[j] * model.values[j][j] + b[j], model.discount)[states[:, j]]
+                      for j in range(n)])
+    winner = res.policy
+    price = res.transfers[winner, np.arange(model.n_joint)]
+    return DynamicSecondPrice(model=model, pivot=res, index=index, winner=winner, price=price)

@@ -11,11 +11,14 @@ commitment, full commitment) for a scipy.stats distribution or a finite law.
 from __future__ import annotations
 
 import itertools
+import math
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import integrate, optimize
 
+from ._validation import as_float_array, check_real
 from .auctions import posted_price_revenue
 
 __all__ = ["positive_commitment", "commitment_game", "PositiveCommitment", "CommitmentGame"]
@@ -23,6 +26,7 @@ __all__ += ["equilibrium_offers", "best_responses", "BestResponses"]
 
 _TIE_TOL = 1e-9  # two prices whose revenues differ by less than this are a tie
 _TIE_GAP = 1e-4  # ... when they are at least this far apart (relative to the scale of the values)
+_RENT_TOL = 1e-7  # largest accepted estimated error of the quadrature for the rent Z, relative to Z
 
 
 class PositiveCommitment(NamedTuple):
@@ -40,10 +44,10 @@ class PositiveCommitment(NamedTuple):
     """p_hat = mu - Z = E[min(v, p*)]: the per-item revenue under positive commitment."""
 
 
-def _finite(dist: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def _finite(dist: Any, name: tuple[str, str] = ("dist", "dist")) -> tuple[np.ndarray, np.ndarray] | None:
     if isinstance(dist, tuple) and len(dist) == 2:
-        v = np.asarray(dist[0], dtype=np.float64)
-        q = np.asarray(dist[1], dtype=np.float64)
+        v = as_float_array(dist[0], f"{name[0]}")
+        q = as_float_array(dist[1], f"{name[1]}")
         if v.ndim != 1 or q.shape != v.shape or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v < 0):
             raise ValueError("dist as (values, probs) needs two vectors of equal length, values finite and >= 0")
         if not np.all(np.isfinite(q)) or np.any(q < 0) or abs(q.sum() - 1.0) > 1e-9:
@@ -105,7 +109,15 @@ def positive_commitment(dist: Any) -> PositiveCommitment:
         raise ValueError("dist has more than one monopoly price: the theorem needs a unique one")
     mean = float(dist.mean())
     hi = float(dist.ppf(1.0))
-    rent = float(integrate.quad(lambda x: (x - p) * dist.pdf(x), p, hi, limit=200)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # judged by the error estimate below instead
+        rent, rent_error = integrate.quad(lambda x: (x - p) * dist.pdf(x), p, hi, limit=200)
+    if not (math.isfinite(rent) and rent_error <= _RENT_TOL * max(abs(rent), scale)):
+        raise ValueError(
+            f"the quadrature for the rent Z did not converge (estimated error {rent_error:.3g} for Z = {rent:.6g}); "
+            "dist may have too heavy a tail"
+        )
+    rent = float(rent)
     return PositiveCommitment(p, r, mean, rent, mean - rent)
 
 
@@ -153,7 +165,7 @@ def commitment_game(values: Any, probs: Any, horizon: int) -> CommitmentGame:
     >>> round(game.seller[(0, (1, 2))], 9), round(game.buyer[(0, (1, 2))], 9)
     (3.4, 0.6)
     """
-    fin = _finite((values, probs))
+    fin = _finite((values, probs), ("values", "probs"))
     if fin is None:  # pragma: no cover - _finite always returns a law for a pair
         raise ValueError("values and probs must describe a finite law")
     v, q = fin
@@ -285,12 +297,15 @@ def equilibrium_offers(
     T = _horizon(horizon)
     if kind not in ("day-before", "upfront"):
         raise ValueError(f"kind must be 'day-before' or 'upfront', got {kind!r}")
+    law = _finite((values, probs), ("values", "probs"))
+    if contract_price is not None:
+        contract_price = check_real(contract_price, "contract_price")
+    if spot_price is not None:
+        spot_price = check_real(spot_price, "spot_price")
     if contract_price is None or spot_price is None:
-        pc = positive_commitment((values, probs))
+        pc = positive_commitment(law)
         contract_price = pc.advance_price if contract_price is None else contract_price
         spot_price = pc.monopoly_price if spot_price is None else spot_price
-    else:
-        _finite((values, probs))
     c, s = float(contract_price), float(spot_price)
     if not (np.isfinite(c) and np.isfinite(s) and c >= 0 and s >= 0):
         raise ValueError(f"contract_price and spot_price must be finite and >= 0, got {c!r} and {s!r}")
@@ -379,11 +394,13 @@ def best_responses(values: Any, probs: Any, horizon: int, offers: dict, rent: fl
     >>> abs(br.buyer_gain) < 1e-9 and abs(br.seller_gain) < 1e-9
     True
     """
-    fin = _finite((values, probs))
+    fin = _finite((values, probs), ("values", "probs"))
     assert fin is not None
     v, f = fin
     T = _horizon(horizon)
-    z = positive_commitment((v, f)).rent if rent is None else float(rent)
+    z = positive_commitment((v, f)).rent if rent is None else check_real(rent, "rent")
+    if not isinstance(offers, dict):
+        raise ValueError(f"offers must be a dict mapping states (t, X) to menus, got {type(offers).__name__}")
     mu = float(v @ f)
     tol = 1e-9
     buyer: dict = {}
@@ -397,7 +414,12 @@ def best_responses(values: Any, probs: Any, horizon: int, offers: dict, rent: fl
             continue
         if (t, X) not in offers:
             raise ValueError(f"offers has no menu for state {(t, X)}")
-        menu = [((), 0.0)] + [(tuple(sorted(S)), float(p)) for S, p in offers[(t, X)]]
+        try:
+            menu = [((), 0.0)] + [(tuple(sorted(S)), check_real(p, "price")) for S, p in offers[(t, X)]]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"offers[{(t, X)}] must be a tuple of options (bundle, price) with a finite price: {exc}"
+            ) from exc
         for S, _ in menu:
             if not set(S) <= set(X):
                 raise ValueError(f"offers[{(t, X)}] sells {S}, which is not a subset of the unsold items {X}")

@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import check_real
+from ._validation import as_float_array, check_real
 
 __all__ = ["EnvelopePayments", "envelope_payments"]
 
@@ -45,7 +45,7 @@ class EnvelopePayments(NamedTuple):
 
 
 def _grid(a: Any, name: str) -> NDArray[np.float64]:
-    arr = np.asarray(a, dtype=float)
+    arr = as_float_array(a, name)
     if arr.ndim != 1 or arr.size < 3:
         raise ValueError(f"{name} must be a one-dimensional grid with at least 3 points, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or np.any(np.diff(arr) <= 0):
@@ -115,8 +115,8 @@ def envelope_payments(
     t = _grid(tau, "tau")
     y = _grid(v, "v")
     shape = (t.size, y.size)
-    x_arr = np.asarray(x, dtype=float)
-    F = np.asarray(cdf, dtype=float)
+    x_arr = as_float_array(x, "x")
+    F = as_float_array(cdf, "cdf")
     if x_arr.shape != shape:
         raise ValueError(f"x must have shape (len(tau), len(v)) = {shape}, got {x_arr.shape}")
     if F.shape != shape:

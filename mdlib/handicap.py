@@ -22,6 +22,8 @@ from ._screening import _Model, _cumulative, _tau_grid
 
 __all__ = ["HandicapAuction", "HandicapSimulation", "handicap_auction"]
 
+#: Largest accepted estimated error of the revenue, relative to |revenue| plus the scale of tau.
+_REVENUE_RTOL = 1e-3
 
 
 class HandicapSimulation(NamedTuple):
@@ -284,8 +286,10 @@ def handicap_auction(
     ValueError
         If ``n_bidders`` is not an integer >= 1, ``n_grid < 5``, ``first`` has no density,
         ``second_given_first`` does not return continuous distributions, is not FOSD-increasing
-        or smooth in ``tau``, if its impulse response depends on ``v``, or if the handicap
-        increases in ``tau`` (then :math:`\psi` is not monotone and the auction is not IC).
+        or smooth in ``tau``, if its impulse response depends on ``v``, if the handicap
+        increases in ``tau`` (then :math:`\psi` is not monotone and the auction is not IC),
+        if ``first`` or ``second_given_first`` has no finite mean, or if ``revenue_error``
+        exceeds ``1e-3 * (|revenue| + scale)`` (``scale`` the size of a typical ``tau``).
 
     Notes
     -----
@@ -311,7 +315,7 @@ def handicap_auction(
     n_g = check_positive_int(n_grid, "n_grid")
     if n_g < 5:
         raise ValueError(f"n_grid must be at least 5, got {n_g}")
-    m = _Model(first, second_given_first)
+    m = _Model(first, second_given_first, need_mean="for the expected revenue of the auction")
     # quadrature over tau: composite Gauss-Legendre in u = G(tau)
     gx, gw = np.polynomial.legendre.leggauss(8)
 
@@ -372,10 +376,17 @@ def handicap_auction(
     rent = n * E(U)
     stage_two = n * E(pay2)  # computed type by type: the identity with revenue is a check
     sale = float(1.0 - H[0] ** n)
+    revenue_error = abs(revenue - coarse)
+    if not (math.isfinite(revenue) and revenue_error <= _REVENUE_RTOL * (abs(revenue) + m.G.scale)):
+        raise ValueError(
+            f"the revenue quadrature did not reach its tolerance: revenue {revenue:.6g} with estimated error "
+            f"{revenue_error:.3g} > {_REVENUE_RTOL:g} * (|revenue| + scale of first); second_given_first "
+            "may have too heavy a tail (the bids are integrated up to their 1 - 1e-13 quantile)"
+        )
     return HandicapAuction(
         n_bidders=n,
         revenue=revenue,
-        revenue_error=abs(revenue - coarse),
+        revenue_error=revenue_error,
         expected_premiums=expected_premiums,
         expected_stage_two_payments=stage_two,
         surplus=n * E(stage_surplus + pay2),

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._markov import ROW_SUM_TOL, _action_values, _evaluate
-from ._validation import check_discount
+from ._validation import as_float_array, check_discount
 
 __all__ = ["MDPSolution", "solve_mdp", "evaluate_policy", "action_values"]
 
@@ -41,16 +41,16 @@ class MDPSolution(NamedTuple):
 
 # --------------------------------------------------------------------------- validation
 def _check_R_Q(R: Any, Q: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    try:
-        R_arr = np.asarray(R, dtype=np.float64)
-        Q_arr = np.asarray(Q, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("R and Q must be arrays of real numbers") from exc
+    R_arr = as_float_array(R, "R")
+    Q_arr = as_float_array(Q, "Q")
     if R_arr.ndim != 2 or R_arr.shape[0] < 1 or R_arr.shape[1] < 1:
         raise ValueError(f"R must have shape (n_states, n_actions) with both >= 1, got shape {R_arr.shape}")
     n, m = R_arr.shape
     if Q_arr.shape != (n, m, n):
-        raise ValueError(f"Q must have shape (n_states, n_actions, n_states) = {(n, m, n)} to match R, got {Q_arr.shape}")
+        raise ValueError(
+            f"R and Q must have matching shapes: Q must have shape (n_states, n_actions, n_states) = {(n, m, n)} "
+            f"to match R of shape {R_arr.shape}, got {Q_arr.shape}"
+        )
     if np.isnan(R_arr).any() or (R_arr == np.inf).any():
         raise ValueError("R must be finite or -inf (an infeasible action), got nan or +inf")
     feasible = R_arr > -np.inf
@@ -148,7 +148,7 @@ def action_values(R: Any, Q: Any, discount: float, v: Any) -> NDArray[np.float64
     """
     R_arr, Q_arr = _check_R_Q(R, Q)
     d = check_discount(discount, lo_closed=True)
-    v_arr = np.asarray(v, dtype=np.float64)
+    v_arr = as_float_array(v, "v")
     if v_arr.shape != (R_arr.shape[0],) or not np.isfinite(v_arr).all():
         raise ValueError(f"v must be a finite array of shape (n_states,) = {(R_arr.shape[0],)}, got {v_arr.shape}")
     return _action_values(R_arr, Q_arr, d, v_arr)

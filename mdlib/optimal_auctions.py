@@ -31,7 +31,15 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import as_real_array, check_discount, check_positive_int, check_real, format_number
+from ._validation import (
+    as_float_array,
+    as_real_array,
+    check_bool,
+    check_discount,
+    check_positive_int,
+    check_real,
+    format_number,
+)
 from .finite import Mechanism, make_mechanism
 
 __all__ = ["AR1Stopping", "ArrivalAuction", "ar1_stopping", "arrival_auction", "arrival_deviation_gain",
@@ -149,6 +157,7 @@ def ar1_stopping(
     >>> round(float(res.value[0]), 6), int((res.decision[:, 0, 0] == -1).sum())
     (0.48, 2)
     """
+    paths = check_bool(paths, "paths")
     th, _ = as_real_array(theta0, "theta0")
     if th.ndim == 1:
         th = th[None, :]
@@ -159,7 +168,10 @@ def ar1_stopping(
         h = np.zeros_like(th)
     else:
         h, _ = as_real_array(handicap, "handicap")
-        h = np.broadcast_to(h, th.shape) if h.ndim <= 2 and h.shape[-1:] in ((n,), ()) else h
+        try:
+            h = np.broadcast_to(h, th.shape) if h.ndim <= 2 and h.shape[-1:] in ((n,), ()) else h
+        except ValueError:
+            pass  # the shape check below names handicap
         if h.shape != th.shape or not np.isfinite(h).all():
             raise ValueError(f"handicap must be a finite array of the shape of theta0 {th.shape}, got {np.shape(handicap)}")
     r = check_real(rho, "rho")
@@ -724,8 +736,8 @@ def learning_arrival_auction(values: Any, pmf: Any, rates: Any, prior: Any, disc
     f = _check_pmf(pmf, v.size, "pmf")
     lam, _ = as_real_array(rates, "rates")
     lam = np.atleast_1d(lam)
-    if lam.ndim != 1 or not np.isfinite(lam).all() or (lam <= 0).any() or (lam >= 1).any():
-        raise ValueError("rates must be arrival probabilities in (0, 1)")
+    if lam.ndim != 1 or lam.size < 1 or not np.isfinite(lam).all() or (lam <= 0).any() or (lam >= 1).any():
+        raise ValueError("rates must be a nonempty vector of arrival probabilities in (0, 1)")
     pi = _check_pmf(prior, lam.size, "prior")
     d = check_discount(discount, hi_closed=True)
     T = check_positive_int(horizon, "horizon")
@@ -881,9 +893,12 @@ def learning_deviation_gain(auction: LearningArrivalAuction, payment: Any = None
     """
     if not isinstance(auction, LearningArrivalAuction):
         raise ValueError("auction must be a LearningArrivalAuction from learning_arrival_auction")
-    P = auction.payment if payment is None else np.asarray(payment, dtype=float)
+    P = auction.payment if payment is None else as_float_array(payment, "payment")
     if P.shape != auction.payment.shape:
         raise ValueError(f"payment must have shape {auction.payment.shape}, got {P.shape}")
+    if not np.isfinite(P).all():
+        raise ValueError("payment must be finite")
+    stay_away = check_bool(stay_away, "stay_away")
     if reports not in ("any", "delay", "misreport"):
         raise ValueError(f"reports must be 'any', 'delay' or 'misreport', got {reports!r}")
     v, f, d, p = auction.values, auction.pmf, auction.discount, auction.arrival_probability

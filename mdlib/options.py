@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import interpolate, stats
 
-from ._validation import as_real_array, check_positive_int, format_number
+from ._validation import as_real_array, check_bool, check_in_closed_interval, check_positive_int, format_number
 from ._scipy import _quiet
 from ._scipy import _MarginalValue
 from ._screening import _STEP, _Model, _cumulative, _tau_grid
@@ -257,11 +257,15 @@ def impulse_response(second_given_first: Callable[[float], Any], tau: ArrayLike,
     >>> round(float(impulse_response(scaled, 2.0, 3.0)), 8)
     1.5
     """
-    m = _Model(first if first is not None else stats.uniform(0, 1), second_given_first)
+    m = _Model(first if first is not None else stats.uniform(0, 1), second_given_first, probe=first is not None)
     if first is None:
         m.tau_lo, m.tau_hi, m.h = -math.inf, math.inf, float(_STEP)
-    t_arr, t_scalar = as_real_array(tau, "tau")
+        t_arr, t_scalar = as_real_array(tau, "tau")
+        check_in_closed_interval(t_arr, "tau", -math.inf, math.inf, "(-inf, inf)")
+    else:
+        t_arr, t_scalar = m.check_tau(tau)
     v_arr, v_scalar = as_real_array(v, "v")
+    check_in_closed_interval(v_arr, "v", -math.inf, math.inf, "(-inf, inf)")
     t_b, v_b = np.broadcast_arrays(t_arr, v_arr)
     out = np.empty(t_b.shape)
     for t in np.unique(t_b):
@@ -319,6 +323,7 @@ def dynamic_virtual_value(first: Any, second_given_first: Callable[[float], Any]
     m = _Model(first, second_given_first)
     t_arr, t_scalar = m.check_tau(tau)
     v_arr, v_scalar = as_real_array(v, "v")
+    check_in_closed_interval(v_arr, "v", -math.inf, math.inf, "(-inf, inf)")
     t_b, v_b = np.broadcast_arrays(t_arr, v_arr)
     I = np.asarray(impulse_response(second_given_first, t_b, v_b, first=first), dtype=float)
     out = v_b - m.inverse_hazard(t_b) * I
@@ -504,7 +509,8 @@ def optimal_option_contract(
     n = check_positive_int(n_grid, "n_grid")
     if n < 5:
         raise ValueError(f"n_grid must be at least 5, got {n}")
-    m = _Model(first, second_given_first)
+    strict = check_bool(strict, "strict")
+    m = _Model(first, second_given_first, need_mean="for the expected surplus and revenue of the menu")
     tau = _tau_grid(m.G, n)
     lam = m.inverse_hazard(tau)
     pts = [_pointwise(m, float(t), float(l)) for t, l in zip(tau, lam)]
@@ -690,4 +696,5 @@ def value_distribution(first: Any, second_given_first: Callable[[float], Any], *
     n = check_positive_int(n_nodes, "n_nodes")
     if n < 16:
         raise ValueError(f"n_nodes must be at least 16, got {n}")
-    return _MarginalValue(_marginal_state(_Model(first, second_given_first), n))()
+    model = _Model(first, second_given_first, need_mean="for the quadrature over tau of the marginal law of v")
+    return _MarginalValue(_marginal_state(model, n))()

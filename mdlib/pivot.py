@@ -41,7 +41,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_discount, check_positive_int, check_real, check_vector, format_number
+from ._validation import check_discount, check_positive_int, check_real, check_vector, format_number, make_rng
 from ._markov import ROW_SUM_TOL, _action_values, _evaluate
 from .mdp import solve_mdp
 
@@ -718,7 +718,7 @@ def random_model(seed: Any, n_agents: int, n_states: int, n_decisions: int, disc
     Parameters
     ----------
     seed : int, numpy.random.Generator or None
-        Anything :func:`numpy.random.default_rng` accepts (a generator is used as it is, so
+        Anything ``numpy.random.default_rng`` accepts (a generator is used as it is, so
         successive calls with one generator give different models).
     n_agents, n_states, n_decisions : int
         The number of agents, of private states per agent and of decisions, each at least 1.
@@ -747,7 +747,7 @@ def random_model(seed: Any, n_agents: int, n_states: int, n_decisions: int, disc
     n_s = check_positive_int(n_states, "n_states")
     n_x = check_positive_int(n_decisions, "n_decisions")
     d = check_discount(discount, lo_closed=True)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed)
     values = [rng.uniform(0, 1, (n_x, n_s)) for _ in range(n_a)]
     transitions = [rng.dirichlet(np.ones(n_s), size=(n_x, n_s)) for _ in range(n_a)]
     return DynamicModel(values, transitions, d)

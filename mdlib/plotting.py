@@ -125,6 +125,12 @@ def label_axes(ax: Any, xlabel: str, ylabel: str, title: str | None = None) -> A
     matplotlib.axes.Axes
         ``ax``, for chaining.
 
+    Raises
+    ------
+    TypeError
+        If ``ax`` is not a matplotlib Axes, a label is not a string, or ``title`` is
+        neither a string nor ``None``.
+
     Examples
     --------
     >>> import matplotlib
@@ -136,6 +142,13 @@ def label_axes(ax: Any, xlabel: str, ylabel: str, title: str | None = None) -> A
     'value $v$'
     >>> plt.close(fig)
     """
+    if not all(callable(getattr(ax, m, None)) for m in ("set_xlabel", "set_ylabel", "set_title")):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    for name, text in (("xlabel", xlabel), ("ylabel", ylabel)):
+        if not isinstance(text, str):
+            raise TypeError(f"{name} must be a string, got {text!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a string or None, got {title!r}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title is not None:

@@ -19,14 +19,14 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validation import check_real
+from ._validation import as_float_array, check_real
 
 __all__ = ["continuation_revenue", "price_points", "two_value_revenues", "TwoValueRevenues"]
 
 
 def _check_distribution(values: Any, probs: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    v = np.asarray(values, dtype=np.float64)
-    q = np.asarray(probs, dtype=np.float64)
+    v = as_float_array(values, "values")
+    q = as_float_array(probs, "probs")
     if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
         raise ValueError(f"values must be a non-empty vector of finite numbers, got shape {v.shape}")
     if q.shape != v.shape:
@@ -104,7 +104,7 @@ def continuation_revenue(values: Any, probs: Any, promised_utility: Any) -> NDAr
     (1.111111111, 1.111111111)
     """
     v, q = _check_distribution(values, probs)
-    u = np.asarray(promised_utility, dtype=np.float64)
+    u = as_float_array(promised_utility, "promised_utility")
     if not np.all(np.isfinite(u)) or np.any(u < 0):
         raise ValueError("promised_utility must be finite and >= 0")
     pu, pr = price_points(v, q)
@@ -372,8 +372,8 @@ class TwoByTwoLP(NamedTuple):
 
 
 def _check_two_by_two(values: Any, probs: Any, kind: Any) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
-    v = np.asarray(values, dtype=np.float64)
-    P = np.asarray(probs, dtype=np.float64)
+    v = as_float_array(values, "values")
+    P = as_float_array(probs, "probs")
     if v.shape != (2, 2) or not np.all(np.isfinite(v)):
         raise ValueError(f"values must be a 2 x 2 array of finite numbers (two values for each of two goods), got shape {v.shape}")
     if P.shape != (2, 2) or not np.all(np.isfinite(P)) or np.any(P <= 0) or abs(P.sum() - 1.0) > 1e-9:

@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 _FORMS = ("multiplicative", "additive")
+#: Largest accepted estimated error of single_buyer_menu, relative to |profit| + |first_best|.
+_MENU_RTOL = 1e-8
 
 
 class VirtualWeights(NamedTuple):
@@ -103,9 +105,12 @@ def _evaluate(fn: Callable[..., Any], s: NDArray[np.float64], name: str) -> NDAr
     except Exception as exc:
         raise ValueError(f"{name} must be a vectorised function of s0 returning real numbers ({exc})") from None
     try:
-        return np.broadcast_to(out, s.shape).astype(float)
+        out = np.broadcast_to(out, s.shape).astype(float)
     except ValueError:
         raise ValueError(f"{name}(s0) must have the shape of s0 {s.shape}, got {out.shape}") from None
+    if np.isnan(out).any():
+        raise ValueError(f"{name} must return real numbers, got NaN at s0 = {format_number(s[np.isnan(out)].flat[0])}")
+    return out
 
 
 def virtual_weights(
@@ -312,7 +317,7 @@ class _Shock:
         d = _named_dist(shock, "shock")
         if d.lo < 0:
             raise ValueError(f"shock must be non-negative, got support {d.support_text}")
-        d.require_finite_mean()
+        d.require_finite_mean("for the expected surplus of a unit", "shock")
         self.d = d
         self.lo, self.hi = d.lo, d.hi
         levels = np.array([0.999, 0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02,
@@ -541,7 +546,8 @@ def single_buyer_menu(first: Any, shock: Any, cost: float, discount: float) -> S
         Naming ``cost`` (negative, or so large that no unit is ever worth making),
         ``discount`` (outside (0, 1)), ``shock`` (negative values, no finite mean, not a
         distribution) or ``first`` (not a bounded continuous distribution on
-        :math:`[0, \infty)`, or :math:`\alpha` not increasing on the included types).
+        :math:`[0, \infty)`, or :math:`\alpha` not increasing on the included types); or
+        if ``error`` exceeds ``1e-8 * (profit + first_best)`` (a shock with too heavy a tail).
 
     Notes
     -----
@@ -659,6 +665,11 @@ def single_buyer_menu(first: Any, shock: Any, cost: float, discount: float) -> S
     for name, val in (("profit", profit), ("first_best", first_best)):
         if not math.isfinite(val):  # pragma: no cover - guarded by the checks above
             raise ValueError(f"the {name} integral is not finite: check first and shock")
+    if not error <= _MENU_RTOL * (abs(profit) + abs(first_best)):
+        raise ValueError(
+            f"the quadratures of the menu did not reach their tolerance: estimated error {error:.3g} for a "
+            f"profit of {profit:.6g} (tolerance {_MENU_RTOL:g} relative); shock may have too heavy a tail"
+        )
     return SingleBuyerMenu(c, delta, cutoff, profit, first_best, float(error), d, x, rent_edges, rent_nodes, thr)
 
 

@@ -395,3 +395,33 @@ def test_arrivals_bad_input():
         arrival_auction(v, f, 1.0, 0.9, 3, objective="profit")
     with pytest.raises(ValueError, match="auction"):
         arrival_deviation_gain(None)
+
+
+# --------------------------------------------------------------------------- the virtual-index auction
+from mdlib import virtual_index_auction  # noqa: E402
+def test_virtual_index_auction_price_and_incentives():
+    """Cor. 5.3 of Kakade, Lobel and Nazerzadeh on random arms: the winner has the highest virtual index and pays
+    ((1 - δ) W_-j - β_j)/α_j, losers pay 0, and no state report pays (weighted pivot audit with true values)."""
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        arms = random_arms(rng, n_bidders=3, n_states=3)
+        alpha, beta = rng.uniform(0.5, 2.0, 3), -rng.uniform(0.0, 0.3, 3)
+        auction = virtual_index_auction(arms, 0.85, alpha=alpha, beta=beta)
+        S = np.arange(auction.model.n_joint)
+        j = auction.winner
+        expected = ((1 - 0.85) * auction.pivot.welfare_without[j, S] - beta[j]) / alpha[j]
+        assert np.allclose(auction.price, expected, atol=1e-9)
+        losers = np.ones(auction.pivot.transfers.shape, dtype=bool)
+        losers[j, S] = False
+        assert np.abs(auction.pivot.transfers[losers]).max() < 1e-9
+        top = auction.index.max(axis=0)
+        assert (auction.index[j, S] >= top - 1e-9).all()
+        assert audit_pivot(auction.model, auction.pivot).max_gain < 1e-9
+
+
+def test_virtual_index_auction_bad_weights_name_the_parameter():
+    arms = [([[1.0]], [0.5]), ([[1.0]], [0.4])]
+    with pytest.raises(ValueError, match="alpha"):
+        virtual_index_auction(arms, 0.9, alpha=[1.0, 0.0])
+    with pytest.raises(ValueError, match="beta"):
+        virtual_index_auction(arms, 0.9, beta=[0.0])

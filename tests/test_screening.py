@@ -314,3 +314,26 @@ def test_informativeness_is_the_deprecated_name_of_impulse_response():
     normal_news = lambda t: stats.norm(t, 0.25)  # noqa: E731
     with pytest.warns(DeprecationWarning, match="impulse_response"):
         assert informativeness(normal_news, 0.3, 1.7) == pytest.approx(impulse_response(normal_news, 0.3, 1.7))
+
+
+# --------------------------------------------------------------------------- the option-contracts page, as properties
+from hypothesis import settings  # noqa: E402
+
+
+@settings(max_examples=5)
+@given(noise=st.sampled_from(["norm", "logistic", "laplace"]), scale=st.floats(0.05, 0.8))
+def test_full_extraction_minus_menu_is_a_quarter_for_symmetric_news(noise, scale):
+    """tau ~ U[0, 1], v = tau + eps with eps symmetric about 0: E[v^+] - E[psi^+] = 1/4 exactly
+    (c(eps) + c(-eps) = 1 on the option-contracts page), and the menu's revenue is E[(2 tau - 1 + eps)^+]."""
+    law = getattr(stats, noise)
+    contract = optimal_option_contract(UNIFORM_TAU, lambda t: law(t, scale), n_grid=41)
+    assert contract.ex_ante_revenue - contract.revenue == pytest.approx(0.25, abs=1e-6)
+    assert contract.rent + (contract.ex_ante_revenue - contract.surplus) == pytest.approx(0.25, abs=1e-6)
+    eps = law(0, scale)
+    hi = eps.isf(1e-14)
+
+    def call(m):  # E[(m + eps)^+]
+        return integrate.quad(lambda e: (m + e) * eps.pdf(e), -m, max(hi, -m), epsabs=1e-12)[0]
+
+    exact = integrate.quad(lambda t: call(2 * t - 1), 0, 1, epsabs=1e-11)[0]
+    assert contract.revenue == pytest.approx(exact, abs=1e-6)
