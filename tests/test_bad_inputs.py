@@ -353,6 +353,7 @@ TABLE: dict[str, Row] = {
             "allocation": both(obj, extra(nan=[[NAN, 1.0]], shape=[[0.0, 1.0, 1.0]])),
         },
     ),
+    "uniform_noise_tree": Row(lambda: {"n": 4}, {"n": count}),
     # ---- envelope
     "envelope_payments": Row(
         lambda: {

@@ -81,6 +81,7 @@ from ._design import optimal_mechanism, revenue_range
 from ._mechanism import Mechanism, make_mechanism
 from ._revelation import Revelation, revelation
 from ._tree import IR_KINDS, MECHANISM_KINDS
+from ._uniform_noise import UniformNoiseTree, uniform_noise_tree
 
 __all__ = [
     "Mechanism",
@@ -93,4 +94,6 @@ __all__ = [
     "audit",
     "revelation",
     "revenue_range",
+    "UniformNoiseTree",
+    "uniform_noise_tree",
 ]
