@@ -21,12 +21,11 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import numpy as np
-from _timing import timed
+from _timing import parse_args, timed
 
 
 def table_states(total: int):
@@ -106,10 +105,7 @@ def finite_rows(repeat: int, discount: float = 0.9):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=40)
-    args = parser.parse_args()
+    args = parse_args(__doc__, "--sample", 40)
 
     print("Beta-Bernoulli table, tol 1e-6 (loop = per-state calibration, scaled from a sample)")
     print(f"{'discount':>8} {'a+b<=':>6} {'states':>7} {'mdlib s':>9} {'target s':>9} {'loop s':>9} {'speed-up':>9} {'max |diff|':>11}  ok")

@@ -15,19 +15,15 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from _timing import timed
+from _timing import parse_args, timed
 
 TARGET_S = 1.0
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--max-states", type=int, default=10, help="largest number of private states per agent")
-    args = parser.parse_args()
+    args = parse_args(__doc__, "--max-states", 10, "largest number of private states per agent")
 
     t0 = time.perf_counter()
     import mdlib

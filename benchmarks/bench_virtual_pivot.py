@@ -24,11 +24,10 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-from _timing import timed
+from _timing import parse_args, timed
 
 TARGET_S = 10.0
 DISCOUNT = 0.9
@@ -56,10 +55,7 @@ def exact_profit() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--sample", type=int, default=100, help="grid points run through dynamic_pivot")
-    args = parser.parse_args()
+    args = parse_args(__doc__, "--sample", 100, "grid points run through dynamic_pivot")
 
     t0 = time.perf_counter()
     import mdlib

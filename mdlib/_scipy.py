@@ -93,26 +93,16 @@ class _Dist:
         with _quiet():
             return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
 
-    def cdf(self, x: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._cdf, x)
+    def _vectorised(name: str) -> Any:  # type: ignore[misc]  # run once, while the class is built
+        def method(self: "_Dist", x: ArrayLike) -> NDArray[np.float64]:
+            return self._call(getattr(self, "_" + name), x)
 
-    def sf(self, x: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._sf, x)
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = f"The distribution's ``{name}``, vectorised, as a float array."
+        return method
 
-    def pdf(self, x: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._pdf, x)
-
-    def logsf(self, x: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._logsf, x)
-
-    def logpdf(self, x: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._logpdf, x)
-
-    def ppf(self, u: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._ppf, u)
-
-    def isf(self, q: ArrayLike) -> NDArray[np.float64]:
-        return self._call(self._isf, q)
+    cdf, sf, pdf, logsf, logpdf, ppf, isf = map(_vectorised, ("cdf", "sf", "pdf", "logsf", "logpdf", "ppf", "isf"))
+    del _vectorised
 
     def sf1(self, x: float) -> float:
         """The survival function at one point, as a float (for quadrature and optimisers)."""

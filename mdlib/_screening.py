@@ -156,3 +156,10 @@ def _cumulative(x: NDArray[np.float64], y: NDArray[np.float64], cuts: list[int])
         elif e0 - s0 == 1:
             out[e0] = out[s0] + 0.5 * (x[e0] - x[s0]) * (y[e0] + y[s0])
     return out
+
+
+def _ex_ante_utility(model: Any, U: Any, tau: Any) -> Any:
+    """``U(tau)`` for the ex-ante types ``tau`` (checked by ``model``): a float for a scalar, else an array."""
+    arr, scalar = model.check_tau(tau)
+    out = np.asarray(U(arr), dtype=float)
+    return float(out) if scalar else out

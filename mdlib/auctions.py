@@ -132,7 +132,7 @@ def optimal_reserve(dist: Any) -> float:
     Raises
     ------
     ValueError
-        For a bad ``dist`` (including one with an unbounded support and no finite mean).
+        As :func:`~mdlib.distributions.ironing_intervals` does, for a bad ``dist``.
 
     Notes
     -----
@@ -288,8 +288,8 @@ def posted_price_revenue(dist: Any) -> PostedPrice:
 
     Parameters
     ----------
-    dist : scipy.stats continuous distribution
-        The distribution ``F`` of the buyer's value.
+    dist
+        As in :func:`optimal_reserve`; here the distribution of the one buyer's value.
 
     Returns
     -------

@@ -264,8 +264,8 @@ def is_regular(dist: Any) -> bool:
 
     Parameters
     ----------
-    dist : scipy.stats continuous distribution
-        The distribution ``F`` of values.
+    dist
+        As in :func:`ironing_intervals`.
 
     Returns
     -------

@@ -18,7 +18,7 @@ from scipy import integrate, interpolate
 
 from ._validation import check_positive_int, format_number
 from ._scipy import _quiet
-from ._screening import _Model, _cumulative, _tau_grid
+from ._screening import _Model, _cumulative, _ex_ante_utility, _tau_grid
 
 __all__ = ["HandicapAuction", "HandicapSimulation", "handicap_auction"]
 
@@ -179,9 +179,7 @@ class HandicapAuction:
 
     def utility(self, tau: ArrayLike) -> Any:
         r"""Ex-ante utility :math:`U(\tau) = \int_{\underline\tau}^{\tau} I(t) \Pr(\text{win} \mid t)\, dt`."""
-        arr, scalar = self._model.check_tau(tau)
-        out = np.asarray(self._U(arr), dtype=float)
-        return float(out) if scalar else out
+        return _ex_ante_utility(self._model, self._U, tau)
 
     def premium(self, tau: ArrayLike) -> Any:
         r"""The premium :math:`a(\tau) = \mathbb{E}[(v - h(\tau) - M)^+ \mid \tau] - U(\tau)` paid in stage one."""

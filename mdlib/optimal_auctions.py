@@ -820,7 +820,7 @@ def certainty_equivalent_payment(auction: LearningArrivalAuction) -> NDArray[np.
     Raises
     ------
     ValueError
-        If ``auction`` is not a :class:`LearningArrivalAuction`.
+        If ``auction`` is not the result of :func:`learning_arrival_auction`.
 
     Examples
     --------

@@ -49,7 +49,7 @@ from scipy import interpolate, stats
 from ._validation import as_real_array, check_bool, check_in_closed_interval, check_positive_int, format_number
 from ._scipy import _quiet
 from ._scipy import _MarginalValue
-from ._screening import _STEP, _Model, _cumulative, _tau_grid
+from ._screening import _STEP, _Model, _cumulative, _ex_ante_utility, _tau_grid
 
 __all__ = [
     "OptionContract",
@@ -399,9 +399,7 @@ class OptionContract:
 
     def utility(self, tau: ArrayLike) -> Any:
         r"""The ex-ante utility :math:`U(\tau) = \int_{\underline\tau}^{\tau} \mathbb{E}[I\,\mathbf{1}\{v \ge k(t)\} \mid t]\,dt`."""
-        arr, scalar = self._model.check_tau(tau)
-        out = np.asarray(self._U(arr), dtype=float)
-        return float(out) if scalar else out
+        return _ex_ante_utility(self._model, self._U, tau)
 
     def exercise_probability(self, tau: ArrayLike) -> Any:
         r""":math:`\Pr(v \ge k(\tau) \mid \tau)`."""

@@ -684,7 +684,7 @@ def scheduling_pivot_prices(values: Any, discount: float) -> NDArray[np.float64]
     Parameters
     ----------
     values, discount
-        As in :func:`scheduling_pivot`.
+        The agents' values and the discount factor, as :func:`scheduling_pivot` takes them.
 
     Returns
     -------

@@ -78,18 +78,46 @@ def gaussian_news(t):
     return stats.norm(t, SIGMA)
 
 
-def dynamic_models(max_discount: float):
-    """Random dynamic models (:func:`mdlib.random_model`) with up to 3 agents, 3 states and 4 decisions."""
+def dynamic_models(max_discount: float, min_agents: int = 1, max_states: int = 3, max_decisions: int = 4):
+    """Random dynamic models (:func:`mdlib.random_model`) with ``min_agents`` to 3 agents, and up to
+    ``max_states`` states per agent and ``max_decisions`` decisions."""
     from mdlib import random_model
 
     return st.builds(
         random_model,
         seed=st.integers(0, 2**32 - 1),
-        n_agents=st.integers(1, 3),
-        n_states=st.integers(1, 3),
-        n_decisions=st.integers(1, 4),
+        n_agents=st.integers(min_agents, 3),
+        n_states=st.integers(1, max_states),
+        n_decisions=st.integers(1, max_decisions),
         discount=st.floats(0.0, max_discount),
     )
+
+
+def toy_model(discount=0.9):
+    """Two agents, two states each: agent 0 moves only when served (he learns by doing), agent 1
+    follows an autonomous chain. Decision 0 serves no one, decision ``1 + i`` serves agent ``i``."""
+    from mdlib import DynamicModel
+
+    v0 = np.zeros((3, 2))
+    v0[1] = [0.3, 1.0]
+    F0 = np.tile(np.eye(2), (3, 1, 1))
+    F0[1] = [[0.5, 0.5], [0.2, 0.8]]
+    v1 = np.zeros((3, 2))
+    v1[2] = [0.5, 0.8]
+    F1 = np.tile([[0.7, 0.3], [0.3, 0.7]], (3, 1, 1))
+    return DynamicModel([v0, v1], [F0, F1], discount)
+
+
+def load_module(name: str, path):
+    """Import the Python file ``path`` as the module ``name`` (tools/ and test files are not packages)."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 # Hand-built mechanisms on tiny trees and the gain of the best pure reporting strategy, found by

@@ -26,19 +26,10 @@ from mdlib import (
 
 from mdlib import random_model
 
+from helpers import dynamic_models, toy_model
+
 ALGEBRA = 1e-9
 
-
-def toy_model(discount=0.9):
-    """Two agents, two states each; agent 0 moves only when served, agent 1 follows an autonomous chain."""
-    v0 = np.zeros((3, 2))
-    v0[1] = [0.3, 1.0]
-    F0 = np.tile(np.eye(2), (3, 1, 1))
-    F0[1] = [[0.5, 0.5], [0.2, 0.8]]
-    v1 = np.zeros((3, 2))
-    v1[2] = [0.5, 0.8]
-    F1 = np.tile([[0.7, 0.3], [0.3, 0.7]], (3, 1, 1))
-    return DynamicModel([v0, v1], [F0, F1], discount)
 
 
 def incentive_terms_by_enumeration(model, policy):
@@ -126,22 +117,8 @@ def test_discount_zero_is_the_static_agv():
 
 
 # --------------------------------------------------------------------------- properties
-models = st.builds(
-    random_model,
-    seed=st.integers(0, 2**32 - 1),
-    n_agents=st.integers(2, 3),
-    n_states=st.integers(1, 3),
-    n_decisions=st.integers(1, 4),
-    discount=st.floats(0.0, 0.95),
-)
-small_models = st.builds(
-    random_model,
-    seed=st.integers(0, 2**32 - 1),
-    n_agents=st.integers(2, 3),
-    n_states=st.integers(1, 2),
-    n_decisions=st.integers(1, 3),
-    discount=st.floats(0.0, 0.95),
-)
+models = dynamic_models(max_discount=0.95, min_agents=2)
+small_models = dynamic_models(max_discount=0.95, min_agents=2, max_states=2, max_decisions=3)
 
 
 @given(models)

@@ -13,10 +13,8 @@ notebooks selects them with ``-m pipeline``.
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
-import sys
 import time
 from pathlib import Path
 
@@ -24,19 +22,13 @@ import jupytext
 import nbformat
 import pytest
 
+from helpers import load_module
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = Path(os.environ.get("CLASS_NOTEBOOKS_DIR", ROOT / "_build" / "notebooks"))
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class_notebooks = _load("class_notebooks", ROOT / "tools" / "class_notebooks.py")
+class_notebooks = load_module("class_notebooks", ROOT / "tools" / "class_notebooks.py")
 PAGES = class_notebooks.pages()
 PROBLEM_SETS = [p for p in PAGES if class_notebooks.is_problem_set(p)]
 ids = lambda p: str(p.relative_to(ROOT / "book"))  # noqa: E731

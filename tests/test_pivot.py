@@ -30,7 +30,7 @@ from mdlib import (
     scheduling_pivot_prices,
 )
 
-from helpers import dynamic_models
+from helpers import dynamic_models, toy_model
 
 ALGEBRA = 1e-9
 
@@ -47,17 +47,6 @@ def brute_force_welfare(values, discount):
 
     return V
 
-
-def toy_model(discount=0.9):
-    """Two agents, two states each: agent 0 learns by doing, agent 1 follows an autonomous chain."""
-    v0 = np.zeros((3, 2))
-    v0[1] = [0.3, 1.0]
-    F0 = np.tile(np.eye(2), (3, 1, 1))
-    F0[1] = [[0.5, 0.5], [0.2, 0.8]]
-    v1 = np.zeros((3, 2))
-    v1[2] = [0.5, 0.8]
-    F1 = np.tile([[0.7, 0.3], [0.3, 0.7]], (3, 1, 1))
-    return DynamicModel([v0, v1], [F0, F1], discount)
 
 
 # --------------------------------------------------------------------------- scheduling

@@ -101,12 +101,7 @@ def test_top_type_is_undistorted(first, a_name, form):
     assert w.alpha == 1.0 and w.beta_coef == 0.0
 
 
-@given(
-    st.sampled_from(list(MHR_FIRSTS)),
-    st.sampled_from(list(CONCAVE_A)),
-    st.floats(0.02, 0.98),
-    st.floats(0.001, 0.5),
-)
+@given(st.sampled_from(list(MHR_FIRSTS)), st.sampled_from(list(CONCAVE_A)), st.floats(0.02, 0.98), st.floats(0.001, 0.5))
 def test_weights_increase_under_mhr_and_concave_A(first, a_name, s, ds):
     A, dA = CONCAVE_A[a_name]
     dist = MHR_FIRSTS[first]
@@ -270,12 +265,7 @@ def test_profit_two_routes_and_bounds(first, shock):
     assert 0.0 < m.profit <= m.first_best
 
 
-@given(
-    st.sampled_from(list(FIRSTS)),
-    st.sampled_from(list(SHOCKS)),
-    st.floats(0.0, 0.8),
-    st.floats(0.05, 0.97),
-)
+@given(st.sampled_from(list(FIRSTS)), st.sampled_from(list(SHOCKS)), st.floats(0.0, 0.8), st.floats(0.05, 0.97))
 def test_menu_properties(first, shock, c, delta):
     F = FIRSTS[first]
     if c >= float(F.support()[1]) * float(SHOCKS[shock].support()[1]):
