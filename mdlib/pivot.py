@@ -229,32 +229,38 @@ class PivotResult:
     r"""The efficient policy and the dynamic pivot mechanism in every joint state.
 
     Arrays indexed by agent have shape ``(n_agents, n_joint)``; the others ``(n_joint,)``.
+    The fields, in the book's symbols:
+
+    - ``model``: the :class:`DynamicModel` solved;
+    - ``policy`` and ``welfare``: the efficient decision :math:`x^*(\theta)` and the social
+      value :math:`W(\theta)`;
+    - ``policy_without`` and ``welfare_without``: the same without agent ``i``,
+      :math:`x^*_{-i}(\theta_{-i})` and :math:`W_{-i}(\theta_{-i})`, on joint states;
+    - ``marginal_contribution``: :math:`M_i(\theta) = W(\theta) - W_{-i}(\theta_{-i})`, agent
+      ``i``'s value of truth-telling;
+    - ``flow_marginal_contribution``: :math:`m_i(\theta) = M_i(\theta) - \delta\,\mathbb{E}[M_i(\theta') \mid \theta, x^*(\theta)]`;
+    - ``transfers``: the pivot payment :math:`p_i(\theta) = u_i(x^*(\theta), \theta_i) - m_i(\theta)`
+      made by agent ``i``;
+    - ``flow_value``: agent ``i``'s flow value :math:`u_i(x^*(\theta), \theta_i)` of the efficient decision;
+    - ``outside_option``: :math:`O_i(\theta)`, agent ``i``'s discounted value when the planner runs
+      :math:`x^*_{-i}`;
+    - ``weights``: the frozen weights :math:`(\hat\alpha, \hat\beta)` of a weighted pivot (``None``:
+      unweighted). With weights, ``welfare``, ``welfare_without``, ``marginal_contribution`` and
+      ``flow_marginal_contribution`` are in weighted units; ``flow_value``, ``outside_option`` and
+      ``transfers`` in the agents' own (true) units.
     """
 
     model: DynamicModel
     policy: NDArray[np.int64]
-    """The efficient decision :math:`x^*(\theta)`."""
     welfare: NDArray[np.float64]
-    """The social value :math:`W(\theta)`."""
     welfare_without: NDArray[np.float64]
-    r"""The social value without agent ``i``, :math:`W_{-i}(\theta_{-i})`, on joint states."""
     policy_without: NDArray[np.int64]
-    r"""The efficient decision without agent ``i``, :math:`x^*_{-i}(\theta_{-i})`."""
     marginal_contribution: NDArray[np.float64]
-    r""":math:`M_i(\theta) = W(\theta) - W_{-i}(\theta_{-i})`: agent ``i``'s value of truth-telling."""
     flow_marginal_contribution: NDArray[np.float64]
-    r""":math:`m_i(\theta) = M_i(\theta) - \delta\,\mathbb{E}[M_i(\theta') \mid \theta, x^*(\theta)]`."""
     transfers: NDArray[np.float64]
-    r"""The pivot payment :math:`p^*_i(\theta) = u_i(x^*(\theta), \theta_i) - m_i(\theta)` made by agent ``i``."""
     flow_value: NDArray[np.float64]
-    r"""Agent ``i``'s flow value :math:`u_i(x^*(\theta), \theta_i)` of the efficient decision."""
     outside_option: NDArray[np.float64]
-    r""":math:`O_i(\theta)`: agent ``i``'s discounted value when the planner runs :math:`x^*_{-i}`."""
     weights: "PivotWeights | None" = None
-    r"""The frozen weights :math:`(\hat\alpha, \hat\beta)` of a weighted pivot (``None``: unweighted).
-    With weights, ``welfare``, ``welfare_without``, ``marginal_contribution`` and
-    ``flow_marginal_contribution`` are in weighted units; ``flow_value``,
-    ``outside_option`` and ``transfers`` in the agents' own (true) units."""
 
     @property
     def utility(self) -> NDArray[np.float64]:
