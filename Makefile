@@ -96,13 +96,18 @@ test-pdf: html
 	fi
 
 # The autograder (otter run) gives the reference solution full marks, a blank or wrong notebook less.
-test-assignments: assignments
-	REQUIRE_BUILT_ASSIGNMENTS=1 $(PIPELINE_TESTS) tests/test_assignments.py
+# Three variants of each problem set are built and graded (in parallel, JOBS at a time).
+test-assignments: $(STAMP)
+	$(MAKE) assignments VARIANTS=3
+	REQUIRE_BUILT_ASSIGNMENTS=1 JOBS=$(JOBS) $(PIPELINE_TESTS) tests/test_assignments.py
 
 # ---------------------------------------------------------------- extras
-# Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/.
+# Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/;
+# VARIANTS=N also writes student/<set>-v<k>.ipynb (k = 0..N-1, each with its own parameters) and its
+# reference solution autograder/<set>-v<k>.ipynb, all graded by the same autograder.
+VARIANTS    ?= 0
 assignments: $(STAMP)
-	MPLBACKEND=Agg $(PY) tools/make_assignments.py
+	MPLBACKEND=Agg $(PY) tools/make_assignments.py --variants $(VARIANTS)
 
 # Class notebooks, to project and run in class: each chapter and problem set as _build/notebooks/<page>.ipynb,
 # without check cells or problem-set solutions, hide-input cells collapsed (the site's download menu offers the same).

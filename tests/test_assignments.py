@@ -12,7 +12,6 @@ The tests of the built assignments run under ``make test-assignments``, which bu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,24 +19,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
+
+from helpers import load_module
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(os.environ.get("ASSIGNMENTS_DIR", ROOT / "_build" / "assignments"))
 OTTER = Path(sys.executable).parent / "otter"
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-make_assignments = _load("make_assignments", ROOT / "tools" / "make_assignments.py")
-student_edition = _load("student_edition_checks", ROOT / "tests" / "test_student_edition.py")
+make_assignments = load_module("make_assignments", ROOT / "tools" / "make_assignments.py")
+student_edition = load_module("student_edition_checks", ROOT / "tests" / "test_student_edition.py")
 SETS = make_assignments.problem_sets()
 
 
@@ -124,3 +118,76 @@ def test_autograder_gives_full_marks_to_the_reference_only(source, tmp_path):
         cell.source += f"\n{first} = {first} + 0.25"
     scores = grade(where, wrong, tmp_path, "wrong")
     assert all(score < top for score, top in scores.values()), f"a wrong answer got full marks: {scores}"
+
+
+# ------------------------------------------------------------------ variants (make assignments VARIANTS=N)
+def variants(where: Path, stem: str) -> list[int]:
+    return sorted(int(p.stem.rsplit("-v", 1)[1]) for p in (where / "student").glob(f"{stem}-v*.ipynb"))
+
+
+def test_variant_parameters_keep_their_character():
+    """Every problem set with a draw cell: variant 0 is the book, and 20 variants pass the character check."""
+    for source in SETS:
+        namespace = make_assignments.draw_namespace(source)
+        if namespace is None:
+            continue
+        params = [namespace["draw"](k) for k in range(20)]
+        for p in params:
+            namespace["character"](p)
+        assert len({repr(p) for p in params}) == len(params), f"{source.name}: two variants share their parameters"
+        book = namespace["wording"](params[0])
+        text = jupytext.read(source)
+        text = "\n".join(c.source for c in text.cells if c.cell_type == "markdown")
+        assert all(phrase in text for phrase in book), f"{source.name}: a phrase of wording() is not in the problem texts"
+        assert all(len(namespace["wording"](p)) == len(book) for p in params), "one phrase per phrase of the book"
+
+
+def test_parameter_cell_is_rewritten():
+    source = "α = 3          # shape\nbands = ((1, 2), (2, 6))\nn, v = 3, 0.7  # two"
+    out = make_assignments.parameter_source(source, {"α": 2.5, "bands": ((1, 1.8), (1.8, 5.0)), "n": 4, "v": 0.55}, 7)
+    assert out.splitlines() == [make_assignments.VARIANT_LINE.format(k=7), "α = 2.5          # shape",
+                                "bands = ((1, 1.8), (1.8, 5.0))", "n, v = 4, 0.55  # two"]
+
+
+def _swap_answers(target: nbformat.NotebookNode, donor: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The donor's answers in the target's notebook: each answer cell runs with the donor's parameters,
+    then restores the target's, as if a student copied a classmate's numbers into his own variant."""
+    param = lambda nb: next(c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("variant = "))
+    out = nbformat.from_dict(json.loads(json.dumps(target)))
+    for cell in out.cells:
+        if cell.get("metadata", {}).get("otter", {}).get("tests"):
+            cell.source = f"{param(donor)}\n{cell.source}\n{param(target)}"
+    return out
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
+def test_one_autograder_grades_every_variant(source, tmp_path):
+    """Reference of each variant: full marks; blank: none; variant A's answers in variant B: every question loses marks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    where = built(source)
+    if make_assignments.draw_namespace(source) is None:
+        pytest.skip(f"{source.stem} has no draw cell: one version only")
+    ks = variants(where, source.stem)
+    if len(ks) < 3:
+        if os.environ.get("REQUIRE_BUILT_ASSIGNMENTS") == "1":
+            pytest.fail(f"{where}: fewer than 3 variants (make assignments VARIANTS=3)")
+        pytest.skip("variants not built")
+    ks = ks[:3]
+    read = lambda sub, k: nbformat.read(where / sub / f"{source.stem}-v{k}.ipynb", as_version=4)
+    _, points = make_assignments.master_notebook(source)
+    jobs = {f"reference-v{k}": read("autograder", k) for k in ks}
+    jobs["blank"] = read("student", ks[1])
+    for a, b in zip(ks, ks[1:]):
+        jobs[f"v{a}-as-v{b}"] = _swap_answers(read("autograder", b), read("autograder", a))
+    with ThreadPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
+        results = dict(zip(jobs, pool.map(lambda item: grade(where, item[1], tmp_path, item[0]), jobs.items())))
+    for k in ks:
+        scores = results[f"reference-v{k}"]
+        assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference of variant {k}: {scores}"
+    assert all(score == 0 for score, _ in results["blank"].values()), f"a blank notebook scored: {results['blank']}"
+    for a, b in zip(ks, ks[1:]):
+        scores = results[f"v{a}-as-v{b}"]
+        assert set(scores) == set(points) and all(score < top for score, top in scores.values()), \
+            f"variant {a}'s answers submitted as variant {b} kept full marks: {scores}"

@@ -10,7 +10,19 @@ with cell tags:
     solution cell, which the student notebook shows as ``name = ...`` for each graded variable;
 ``assignment-tests``
     the hidden cell after it (also ``remove-cell``): every ``assert`` in it becomes one hidden test
-    case worth one point, preceded by the cell's other statements (helper definitions).
+    case worth one point, preceded by the cell's other statements (helper definitions);
+``assignment-parameters`` (with ``assignment-setup``)
+    the parameters of the problems, one assignment per line; optional, for variants;
+``assignment-draw``
+    a hidden cell (also ``remove-cell``) that defines ``draw(variant)``, the parameters of a variant
+    as a dict (variant 0: the book's own), ``character(parameters)``, which asserts that every
+    problem keeps its character, and ``wording(parameters)``, the phrases of the problem texts that
+    name parameters: each phrase of ``wording(draw(0))`` is replaced by its counterpart for a variant.
+
+With a draw cell, every hidden test also checks that the notebook's parameters are ``draw(variant)``
+for the notebook's own ``variant``, and its expected answers are computed from those parameters; so one
+autograder grades every variant, and ``--variants N`` writes ``student/<part>-v<k>.ipynb`` and its
+reference solution ``autograder/<part>-v<k>.ipynb`` for ``k = 0..N-1``, each with its own parameters.
 
 Problems without an answer cell (proofs) appear in the student notebook as text, graded by hand.
 Solutions, prose of the solutions and the book's own check cells never reach the student notebook.
@@ -22,13 +34,14 @@ For each problem set this writes an Otter "assign" master notebook and runs ``ot
     _build/assignments/<part>/autograder/<part>.ipynb            <- the reference solution
     _build/assignments/<part>/autograder/<part>-autograder_*.zip <- grade with `otter run -a ZIP SUBMISSION`
 
-Usage: ``python tools/make_assignments.py [problem sets ...] [--out DIR]``.
+Usage: ``python tools/make_assignments.py [problem sets ...] [--out DIR] [--variants N]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import os
 import re
 import shutil
@@ -38,11 +51,14 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(`{3,}|:{3,})\{([\w-]+)\}\s*(.*)$")
 ROLE = re.compile(r"\{[\w:-]+\}`([^`<]*?)\s*(?:<[^>]*>)?`")
 SETUP, ANSWER, TESTS = "assignment-setup", "assignment-answer", "assignment-tests"
+PARAMETERS, DRAW = "assignment-parameters", "assignment-draw"
+VARIANT_LINE = "variant = {k}  # the number of your assignment: do not change it"
 
 
 def tags(cell) -> list[str]:
@@ -127,6 +143,8 @@ def master_notebook(source: Path) -> tuple[nbformat.NotebookNode, dict[str, int]
     # Which exercise each answer and test cell belongs to: the last exercise opened before it.
     state, current, answers, pending = {"in_solution": False}, None, {}, []
     graded = set()
+    draw = "\n\n".join(c.source for c in nb.cells if DRAW in tags(c))
+    guard = f"{draw}\n\n{PARAMETER_CHECK}" if draw else ""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             _, opened = split_markdown(cell.source, {"in_solution": False})
@@ -160,7 +178,10 @@ def master_notebook(source: Path) -> tuple[nbformat.NotebookNode, dict[str, int]
         elif SETUP in tags(cell):
             cells.extend(pending)
             pending = []
-            cells.append(nbformat.v4.new_code_cell(cell.source))
+            source = cell.source
+            if PARAMETERS in tags(cell) and draw:
+                source = VARIANT_LINE.format(k=0) + "\n" + source
+            cells.append(nbformat.v4.new_code_cell(source))
         elif ANSWER in tags(cell):
             answers[current] = cell.source
         elif TESTS in tags(cell):
@@ -177,7 +198,8 @@ def master_notebook(source: Path) -> tuple[nbformat.NotebookNode, dict[str, int]
             cells.append(nbformat.v4.new_raw_cell("# BEGIN TESTS"))
             for case in cases:
                 cells.append(nbformat.v4.new_code_cell(
-                    '""" # BEGIN TEST CONFIG\nhidden: true\npoints: 1\n""" # END TEST CONFIG\n' + case))
+                    '""" # BEGIN TEST CONFIG\nhidden: true\npoints: 1\n""" # END TEST CONFIG\n'
+                    + (f"{guard}\n" if guard else "") + case))
             cells += [nbformat.v4.new_raw_cell("# END TESTS"), nbformat.v4.new_raw_cell("# END QUESTION")]
     cells.extend(pending)
     if answers:
@@ -186,6 +208,97 @@ def master_notebook(source: Path) -> tuple[nbformat.NotebookNode, dict[str, int]
     master.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     master.metadata["language_info"] = {"name": "python"}
     return master, points
+
+
+# Run before every hidden test of a problem set with variants: the notebook's parameters must be its variant's.
+PARAMETER_CHECK = """\
+def _same(a, b):
+    try:
+        return np.shape(a) == np.shape(b) and np.allclose(np.asarray(a, dtype=float), np.asarray(b, dtype=float), rtol=0, atol=1e-12)
+    except (TypeError, ValueError):
+        return a == b
+_expected = draw(variant)
+_changed = [name for name, value in _expected.items() if not _same(globals().get(name), value)]
+assert not _changed, f"the parameters {_changed} are not those of variant {variant}"
+"""
+
+
+def literal(value) -> str:
+    """Python source for a parameter value: numbers, strings, tuples, lists and numpy arrays."""
+    if isinstance(value, np.ndarray):
+        return f"np.array({literal(value.tolist())})"
+    if isinstance(value, np.generic):
+        return literal(value.item())
+    if isinstance(value, tuple):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def parameter_source(source: str, params: dict, k: int) -> str:
+    """The parameter cell of variant ``k``: each right-hand side replaced, the comments kept."""
+    lines = source.splitlines()
+    for node in reversed(ast.parse(source).body):
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target = node.targets[0]
+        names = [target.id] if isinstance(target, ast.Name) else [e.id for e in getattr(target, "elts", [])]
+        if not names or any(n not in params for n in names):
+            continue
+        new = ", ".join(literal(params[n]) for n in names)
+        first, last = node.value.lineno - 1, node.value.end_lineno - 1
+        head = lines[first].encode()[:node.value.col_offset].decode()       # ast offsets count UTF-8 bytes
+        tail = lines[last].encode()[node.value.end_col_offset:].decode()
+        lines[first:last + 1] = [head + new + tail]
+    return "\n".join([VARIANT_LINE.format(k=k), *lines])
+
+
+def draw_namespace(source: Path) -> dict | None:
+    """The namespace of a problem set's setup and draw cells (``draw``, ``character``, ``wording``), or None."""
+    nb = jupytext.read(source)
+    draw = [c.source for c in nb.cells if DRAW in tags(c)]
+    if not draw:
+        return None
+    namespace: dict = {}
+    for cell in nb.cells:
+        if SETUP in tags(cell) and PARAMETERS not in tags(cell):
+            exec(compile(cell.source, str(source), "exec"), namespace)
+    exec(compile("\n\n".join(draw), str(source), "exec"), namespace)
+    return namespace
+
+
+def variant_notebook(notebook: nbformat.NotebookNode, namespace: dict, k: int) -> nbformat.NotebookNode:
+    """A copy of a student or reference notebook with the parameters and problem texts of variant ``k``."""
+    params = namespace["draw"](k)
+    namespace["character"](params)
+    nb = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    marker = VARIANT_LINE.format(k=0)
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(marker)]
+    cell.source = parameter_source(cell.source[len(marker) + 1:], params, k)
+    book, mine = namespace["wording"](namespace["draw"](0)), namespace["wording"](params)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    missing = [old for old in book if old not in text]
+    if missing:
+        raise ValueError(f"wording: texts not found in the notebook: {missing}")
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            for old, new in zip(book, mine):
+                c.source = c.source.replace(old, new)
+    return nb
+
+
+def write_variants(source: Path, target: Path, count: int) -> None:
+    """``student/<part>-v<k>.ipynb`` and ``autograder/<part>-v<k>.ipynb`` for ``k = 0..count-1``."""
+    namespace = draw_namespace(source)
+    if namespace is None:
+        print(f"{source.stem}: no draw cell, no variants")
+        return
+    for sub in ("student", "autograder"):
+        base = nbformat.read(target / sub / f"{source.stem}.ipynb", as_version=4)
+        for k in range(count):
+            nbformat.write(variant_notebook(base, namespace, k), target / sub / f"{source.stem}-v{k}.ipynb")
 
 
 def problem_sets() -> list[Path]:
@@ -214,10 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", type=Path, help="problem sets (default: book/problem_sets/*.md)")
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
+    parser.add_argument("--variants", type=int, default=0,
+                        help="also write N variants of each problem set with a draw cell (variant k: its own parameters)")
     args = parser.parse_args(argv)
     for source in args.sets or problem_sets():
         points = build(source.resolve(), args.out)
         where = args.out / source.stem
+        if args.variants > 0:
+            write_variants(source.resolve(), where, args.variants)
         print(f"{source.stem}: {len(points)} autograded problems, {sum(points.values())} hidden tests; "
               f"student notebook {where / 'student'}, autograder {where / 'autograder'}")
     return 0
