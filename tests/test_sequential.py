@@ -71,13 +71,13 @@ def test_mechanism_5_inside_the_region():
     q1, q2, lo, hi = 0.3, 0.7, 1.0, 2.0
     probs = np.outer([1 - q1, q1], [1 - q2, q2])
     r5 = lo * (1 + q1) + q2 * (hi - q1 * lo)
-    deferred = optimal_mechanism(VB, probs, kind="general")
-    assert deferred.revenue == pytest.approx(r5, abs=TOL)
+    general = optimal_mechanism(VB, probs, kind="general")
+    assert general.revenue == pytest.approx(r5, abs=TOL)
     assert optimal_mechanism(VB, probs).revenue == pytest.approx(r5, abs=TOL)
     assert optimal_mechanism(VB, probs, kind="static").revenue < r5 - 0.05
 
 
-def test_one_period_deferred_is_a_posted_price():
+def test_one_period_general_mechanism_is_a_posted_price():
     mech = optimal_mechanism([[1.0, 2.0, 4.0]], [0.2, 0.5, 0.3], kind="general")
     assert mech.revenue == pytest.approx(max(1.0, 2 * 0.8, 4 * 0.3), abs=TOL)
 
