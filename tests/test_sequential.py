@@ -106,7 +106,7 @@ def test_correlation_decides_whether_separable_is_optimal(lam):
 
 
 @given(instances())
-def test_deferred_optimum_passes_its_audit_and_contains_the_others(inst):
+def test_general_optimum_passes_its_audit_and_contains_the_others(inst):
     values, probs = inst
     for ir in IR_KINDS:
         mech = optimal_mechanism(values, probs, ir=ir, kind="general")
@@ -118,14 +118,14 @@ def test_deferred_optimum_passes_its_audit_and_contains_the_others(inst):
 
 
 @given(instances(independent=True))
-def test_proposition_1_deferred_equals_general_with_independent_types(inst):
+def test_proposition_1_general_equals_separable_with_independent_types(inst):
     values, probs = inst
-    deferred = optimal_mechanism(values, probs, kind="general").revenue
-    assert deferred == pytest.approx(optimal_mechanism(values, probs).revenue, abs=1e-8)
+    general = optimal_mechanism(values, probs, kind="general").revenue
+    assert general == pytest.approx(optimal_mechanism(values, probs).revenue, abs=1e-8)
 
 
 @given(hand_built(full_path=True))
-def test_deferred_audit_matches_brute_force(case):
+def test_general_audit_matches_brute_force(case):
     values, probs, alloc, pay = case
     a = audit(make_mechanism(values, probs, alloc, pay, kind="general"))
     assert a.gain == pytest.approx(brute_force_gain(values, probs, alloc, pay, full_path=True), abs=1e-9)
@@ -133,7 +133,7 @@ def test_deferred_audit_matches_brute_force(case):
 
 
 # --------------------------------------------------------------------------- validation
-def test_deferred_allocation_must_cover_whole_paths():
+def test_general_allocation_must_cover_whole_paths():
     with pytest.raises(ValueError, match=r"allocation\[0\] must have shape \(2, 2\)"):
         make_mechanism(VB, anti_diagonal(0.1), [np.ones(2), np.ones((2, 2))], np.zeros((2, 2)), kind="general")
 
