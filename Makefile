@@ -58,10 +58,11 @@ test-lib: vendor
 	$(PY) -m pytest -n $(JOBS) -q
 
 # Every chapter executed in a fresh kernel (a failing assert cell fails it; a stalled kernel fails it
-# within 5 minutes, naming it); the executed notebooks are kept in _build/nbval for check-determinism.
+# within 5 minutes, naming it); the executed notebooks are kept in _build/nbval for check-determinism
+# (no MPLBACKEND=Agg: the kernel's inline backend gives the figures the book build gets).
 test-notebooks: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
-	MPLBACKEND=Agg $(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
+	$(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
 
 # Every class notebook (make notebooks) run top to bottom, each in a fresh kernel: no error, no assert statement.
 test-class-notebooks: notebooks
