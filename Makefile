@@ -20,7 +20,7 @@ JB_FLAGS    := -W -n --keep-going
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
 
 .PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
-        lab pdf bench constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments \
+        lab pdf bench mutation constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments \
         notebooks test-class-notebooks
 
 help:
@@ -140,6 +140,15 @@ bench: $(STAMP)
 	  echo "== $$b"; MPLBACKEND=Agg $(PY) "$$b"; \
 	done
 	$(PY) benchmarks/bench_chapters.py
+
+# Mutation testing of mdlib (mutmut, one worker at nice 19; not part of make test): each module's mutants
+# run that module's tests and doctests; the per-module report is benchmarks/mutation.json.
+# Partial runs: make mutation MODULES="gittins distributions finite._audit" SAMPLE=0.2
+MODULES     ?=
+SAMPLE      ?= 1
+mutation: $(STAMP)
+	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[mutation]"
+	PATH="$(abspath $(BIN)):$$PATH" $(PY) tools/mutation.py --sample $(SAMPLE) $(if $(strip $(MODULES)),--modules $(MODULES),)
 
 # Each page's run time, for the table of the instructor guide (commit the JSON file).
 chapter-times: $(STAMP)

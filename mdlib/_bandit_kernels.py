@@ -2,6 +2,10 @@
 
 Kept apart so that ``import mdlib`` does not import numba; the public functions import
 this module on first use. ``cache=True`` stores the compiled code next to this file.
+
+The kernels are compiled at the end of the module rather than by decorators: ``make mutation``
+(mutmut, which leaves decorated functions alone) mutates the plain functions and runs them
+uncompiled (``NUMBA_DISABLE_JIT=1``, under which ``numba.njit`` returns the function itself).
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-@numba.njit(cache=True)
 def _eliminate(P: NDArray, r: NDArray, d: float) -> NDArray:  # pragma: no cover - compiled
     n = r.shape[0]
     A = d * P  # discounted transitions to the states not yet eliminated
@@ -56,7 +59,6 @@ def _eliminate(P: NDArray, r: NDArray, d: float) -> NDArray:  # pragma: no cover
     return index
 
 
-@numba.njit(cache=True)
 def _retirement_gap(a: float, b: float, d: float, depth: int, lam: float, V: NDArray, D: NDArray):  # pragma: no cover
     """g(lam) = value of playing once more - value of retiring, and dg/dlam, at the root.
 
@@ -96,7 +98,6 @@ def _retirement_gap(a: float, b: float, d: float, depth: int, lam: float, V: NDA
     return 0.0, -1.0  # not reached
 
 
-@numba.njit(cache=True)
 def _newton_index(a: float, b: float, d: float, depth: int, tol: float, lam0: float, V: NDArray, D: NDArray) -> float:  # pragma: no cover
     lo = lam0  # g(lo) >= 0 (a lower bound of the index)
     hi = 1.0  # g(1) = mean - 1 <= 0
@@ -119,7 +120,6 @@ def _newton_index(a: float, b: float, d: float, depth: int, tol: float, lam0: fl
     return lo
 
 
-@numba.njit(cache=True, parallel=True)
 def _bernoulli_table(a: NDArray, b: NDArray, d: float, tol: float) -> NDArray:  # pragma: no cover
     out = np.empty(a.shape[0])
     for q in numba.prange(a.shape[0]):
@@ -139,7 +139,6 @@ def _bernoulli_table(a: NDArray, b: NDArray, d: float, tol: float) -> NDArray:  
     return out
 
 
-@numba.njit(cache=True)
 def _two_arm_dp(a1, b1, a2, b2, d, N, record, first):  # pragma: no cover - compiled
     # V_next[n2, s1, s2] holds layer n1 + 1; V_cur layer n1
     V_next = np.zeros((N + 1, N + 2, N + 2))
@@ -176,3 +175,11 @@ def _two_arm_dp(a1, b1, a2, b2, d, N, record, first):  # pragma: no cover - comp
         V_next = V_cur
         V_cur = tmp
     return root
+
+
+# compiled here, not by decorators (see the module docstring); a kernel calling another resolves it at compile time
+_eliminate = numba.njit(cache=True)(_eliminate)
+_retirement_gap = numba.njit(cache=True)(_retirement_gap)
+_newton_index = numba.njit(cache=True)(_newton_index)
+_bernoulli_table = numba.njit(cache=True, parallel=True)(_bernoulli_table)
+_two_arm_dp = numba.njit(cache=True)(_two_arm_dp)

@@ -386,3 +386,55 @@ def test_infinite_mean_is_rejected(fn, args):
     for dist in (stats.pareto(1.0), stats.cauchy()):
         with pytest.raises(ValueError, match="dist must have a finite mean"):
             fn(dist, *args)
+
+
+# ---------------------------------------------------------------- gaps found by mutation testing (make mutation)
+def three_uniforms():
+    """Two gaps, two ironing intervals: (1/2, 2) with slope -1/4 and (3 - 1/sqrt 3, 4) with slope 8/3 - 2/sqrt 3."""
+    parts = [stats.Uniform(a=0, b=1), stats.Uniform(a=2, b=3), stats.Uniform(a=4, b=5)]
+    return stats.Mixture(parts, weights=[0.8, 0.15, 0.05])
+
+
+def test_two_ironing_intervals_exact():
+    dist = three_uniforms()
+    a2, c2 = 3 - 1 / math.sqrt(3), 8 / 3 - 2 / math.sqrt(3)
+    intervals = ironing_intervals(dist)
+    assert len(intervals) == 2  # neither merged into one nor dropped as a duplicate
+    np.testing.assert_allclose(intervals, [(0.5, 2.0), (a2, 4.0)], rtol=1e-9)
+    np.testing.assert_allclose(ironed_virtual_value(dist, [0.6, 1.5, 2.0]), -0.25, rtol=1e-9)
+    np.testing.assert_allclose(ironed_virtual_value(dist, [2.5, 3.0, 4.0]), c2, rtol=1e-9)
+    # between the intervals phibar = phi = 2x - 10/3 on (2, 3 - 1/sqrt 3)
+    assert ironed_virtual_value(dist, 2.2) == pytest.approx(2 * 2.2 - 10 / 3, rel=1e-12)
+    # Rbar: linear on each interval's quantile image, R elsewhere
+    q = np.array([0.05, 0.1, 0.15, 0.2, 0.4, 0.6, 1.0])
+    sf = lambda x: float(dist.ccdf(x))  # noqa: E731
+    expected = []
+    for qq in q:
+        if sf(4.0) <= qq <= sf(a2):
+            expected.append(4 * sf(4.0) + c2 * (qq - sf(4.0)))
+        elif sf(2.0) <= qq <= sf(0.5):
+            expected.append(2 * sf(2.0) - 0.25 * (qq - sf(2.0)))
+        else:
+            expected.append(float(revenue_curve(dist, qq)))
+    np.testing.assert_allclose(ironed_revenue_curve(dist, q), expected, rtol=1e-9, atol=1e-12)
+
+
+class _LookAlike:
+    """A duck-typed legacy distribution (cdf, sf, pdf, ... support) around stats.uniform, with one fault."""
+
+    def __init__(self, fault):
+        base = stats.uniform(0, 1)
+        for m in ("cdf", "sf", "pdf", "logsf", "logpdf", "ppf", "isf", "support", "mean"):
+            setattr(self, m, getattr(base, m))
+        if fault == "support":
+            self.support = lambda: 1 / 0
+        elif fault == "ppf":
+            self.ppf = lambda u: np.full(np.shape(u), np.nan)
+
+
+def test_look_alike_with_failing_support_or_quantiles_is_refused():
+    assert virtual_value(_LookAlike(None), 0.25) == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match=r"dist must be .*support\(\) failed: division by zero"):
+        virtual_value(_LookAlike("support"), 0.5)
+    with pytest.raises(ValueError, match=r"dist must have finite quantiles"):
+        virtual_value(_LookAlike("ppf"), 0.5)

@@ -236,3 +236,19 @@ def test_bernoulli_bad_input(kwargs, match):
 def test_gittins_bad_input(P, r, d, match):
     with pytest.raises(ValueError, match=match):
         gittins_index(P, r, d)
+
+
+# ---------------------------------------------------------------- gaps found by mutation testing (make mutation)
+def test_tol_limit_is_inclusive():
+    """The documented range of tol is (0, 0.01]: its upper end is accepted, anything above refused."""
+    at_limit = bernoulli_gittins_index(2, 3, 0.9, tol=0.01)
+    assert abs(at_limit - bernoulli_gittins_index(2, 3, 0.9)) <= 0.01
+    for bad in (0.010001, 0.5, -1e-9):
+        with pytest.raises(ValueError, match="tol must lie in"):
+            bernoulli_gittins_index(2, 3, 0.9, tol=bad)
+
+
+@pytest.mark.parametrize("P", [[[1.0, 0.0], [1.0]], [["a", "b"], ["c", "d"]]])
+def test_ragged_or_non_numeric_P_is_refused(P):
+    with pytest.raises(ValueError, match="P must be a square array of probabilities"):
+        gittins_index(P, [0.0, 1.0], 0.9)

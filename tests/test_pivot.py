@@ -380,3 +380,12 @@ def test_flow_utility_negative_in_some_but_not_all_random_models():
     negative = [dynamic_pivot(random_model(seed, 2, 2, 3, 0.9)).flow_marginal_contribution.min() < -ALGEBRA
                 for seed in range(30)]
     assert any(negative) and not all(negative)
+
+
+# ---------------------------------------------------------------- gaps found by mutation testing (make mutation)
+def test_scheduling_pivot_with_no_positive_value():
+    s = scheduling_pivot([0.0, -1.0, 0.0], 0.9)
+    assert s.order.tolist() == [] and s.period.tolist() == [-1, -1, -1]
+    assert s.price.tolist() == [0.0, 0.0, 0.0] and s.marginal_contribution.tolist() == [0.0, 0.0, 0.0]
+    assert s.welfare == 0.0
+    assert scheduling_pivot_prices([0.0, -2.0], 0.5).tolist() == [0.0, 0.0]

@@ -546,3 +546,14 @@ def test_relaxed_and_dynamic_lp_as_the_grid_refines():
         revenue_range(*_lim_model(20), list(rel20.allocation))
     rel35 = optimal_mechanism(*_lim_model(20, 2.0, 3.5), ir="interim", observed=(1,))
     assert revenue_range(*_lim_model(20, 2.0, 3.5), list(rel35.allocation))[1] == pytest.approx(rel35.revenue, abs=1e-7)
+
+
+# ---------------------------------------------------------------- gaps found by mutation testing (make mutation)
+def test_ad_auction_breakpoints_pinned():
+    """The candidate breakpoints, pinned (count, ends, sum): a line of the later decisions built wrongly
+    (e.g. the a2 == 1 branch crediting the wrong agent) adds or moves candidates the bracketing test tolerates."""
+    for d, size, total, first, last in [(0.9, 285, 440.90405665572075, 0.05, 20.0),
+                                        (0.5, 193, 281.1478776314269, 2 / 27, 13.5)]:
+        r = ad_auction_breakpoints(d)
+        assert r.size == size
+        assert (r[0], r[-1], r.sum()) == pytest.approx((first, last, total), rel=1e-12)
