@@ -33,6 +33,8 @@ OTTER = Path(sys.executable).parent / "otter"
 make_assignments = load_module("make_assignments", ROOT / "tools" / "make_assignments.py")
 student_edition = load_module("student_edition_checks", ROOT / "tests" / "test_student_edition.py")
 SETS = make_assignments.problem_sets()
+# The problem sets with per-student variants (a draw cell): each must have one, and the pipeline grades its variants.
+VARIANT_SETS = {"static_benchmark", "learning_buyer", "research_frontier", "dynamic_allocation"}
 
 
 # ------------------------------------------------------------------ the conversion (always)
@@ -121,6 +123,38 @@ def test_autograder_gives_full_marks_to_the_reference_only(source, tmp_path):
 
 
 # ------------------------------------------------------------------ variants (make assignments VARIANTS=N)
+def test_sets_with_variants_have_a_draw_cell():
+    assert VARIANT_SETS <= {source.stem for source in SETS}, "VARIANT_SETS names a problem set that does not exist"
+    for source in SETS:
+        has_draw = make_assignments.draw_namespace(source) is not None
+        assert has_draw == (source.stem in VARIANT_SETS), f"{source.name}: draw cell {has_draw}, in VARIANT_SETS {source.stem in VARIANT_SETS}"
+
+
+def parameter_questions(source: Path) -> set[str]:
+    """The graded questions whose answer cell reads a drawn parameter: a classmate's answers must lose marks there."""
+    import ast
+
+    drawn = set(make_assignments.draw_namespace(source)["draw"](0))
+    master, _ = make_assignments.master_notebook(source)
+    out, current = set(), None
+    for cell in master.cells:
+        if cell.cell_type == "raw" and cell.source.startswith("# BEGIN QUESTION"):
+            current = re.search(r"name: (\S+)", cell.source).group(1)
+        elif cell.cell_type == "code" and "# BEGIN SOLUTION NO PROMPT" in cell.source:
+            if {n.id for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Name)} & drawn:
+                out.add(current)
+    return out
+
+
+def test_parameter_questions():
+    """Every problem set with variants has graded problems that depend on the drawn parameters."""
+    for source in SETS:
+        if source.stem in VARIANT_SETS:
+            assert parameter_questions(source), f"{source.name}: no graded problem reads a drawn parameter"
+    static = ROOT / "book" / "problem_sets" / "static_benchmark.md"
+    assert parameter_questions(static) == {"ps-static-pareto", "ps-static-two-bands", "ps-static-all-pay"}
+
+
 def variants(where: Path, stem: str) -> list[int]:
     return sorted(int(p.stem.rsplit("-v", 1)[1]) for p in (where / "student").glob(f"{stem}-v*.ipynb"))
 
@@ -163,12 +197,14 @@ def _swap_answers(target: nbformat.NotebookNode, donor: nbformat.NotebookNode) -
 @pytest.mark.pipeline
 @pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
 def test_one_autograder_grades_every_variant(source, tmp_path):
-    """Reference of each variant: full marks; blank: none; variant A's answers in variant B: every question loses marks."""
+    """Reference of each variant: full marks; blank: none; variant A's answers in variant B: every question whose
+    answer reads a drawn parameter loses marks (the others, with fixed data, keep them)."""
     from concurrent.futures import ThreadPoolExecutor
 
     where = built(source)
-    if make_assignments.draw_namespace(source) is None:
-        pytest.skip(f"{source.stem} has no draw cell: one version only")
+    if source.stem not in VARIANT_SETS:
+        pytest.skip(f"{source.stem} has no variants: one version only")
+    assert make_assignments.draw_namespace(source) is not None, f"{source.stem}: no draw cell"
     ks = variants(where, source.stem)
     if len(ks) < 3:
         if os.environ.get("REQUIRE_BUILT_ASSIGNMENTS") == "1":
@@ -187,7 +223,9 @@ def test_one_autograder_grades_every_variant(source, tmp_path):
         scores = results[f"reference-v{k}"]
         assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference of variant {k}: {scores}"
     assert all(score == 0 for score, _ in results["blank"].values()), f"a blank notebook scored: {results['blank']}"
+    depends = parameter_questions(source)
     for a, b in zip(ks, ks[1:]):
         scores = results[f"v{a}-as-v{b}"]
-        assert set(scores) == set(points) and all(score < top for score, top in scores.values()), \
-            f"variant {a}'s answers submitted as variant {b} kept full marks: {scores}"
+        assert set(scores) == set(points), f"variant {a} as {b}: questions {sorted(scores)}"
+        kept = [q for q in depends if scores[q][0] >= scores[q][1]]
+        assert not kept, f"variant {a}'s answers submitted as variant {b} kept full marks on {kept}: {scores}"
