@@ -1,6 +1,6 @@
 """Time each chapter's execution and the whole ``make test``; print a table.
 
-Targets on 2 cores: each chapter executes in at most 20 s, and
+Targets on 2 cores: each chapter executes in at most 10 s, and
 ``make test`` finishes in at most 10 minutes with a warm ``.venv``.
 
 Usage::
@@ -31,7 +31,7 @@ import jupytext
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTER_TARGET_S = 20.0
+CHAPTER_TARGET_S = 10.0
 MAKE_TEST_TARGET_S = 600.0
 
 
