@@ -47,7 +47,16 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-test: test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
+# The steps run TEST_JOBS at a time (each step's own parallel parts use JOBS workers): a step that waits
+# on one core (the PDF's TeX, Chromium, a Sphinx build) overlaps with one that computes. Each step's log
+# is printed whole when it ends (--output-sync). TEST_JOBS=1 runs them one after another. Every process
+# computes on one thread (BLAS, OpenMP, numba): with more processes than cores, spinning worker threads
+# would slow all of them down; no result depends on the thread count.
+TEST_STEPS  := test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
+TEST_JOBS   ?= 3
+ONE_THREAD  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
+test: $(STAMP)
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STEPS)
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked
@@ -71,7 +80,7 @@ test-class-notebooks: notebooks
 # The strict book build: warnings are errors, a failing cell fails the build; then the checks that both
 # execution steps reject a chapter with a false assert.
 test-book: html
-	$(PIPELINE_TESTS) tests/test_pipeline.py
+	$(PIPELINE_TESTS) -n $(JOBS) tests/test_pipeline.py
 
 # Headless Chromium, no network at all: math typeset and widgets rendered on every page that has them.
 check-site: html
@@ -88,10 +97,12 @@ check-determinism: test-notebooks html
 test-student: html student
 	REQUIRE_BUILT_SITES=1 $(PIPELINE_TESTS) tests/test_student_edition.py
 
+PDF_BUILD   = PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --builder pdflatex
+
 # The PDF has every chapter title of _toc.yml and no unresolved reference "??" (skipped without TeX).
 test-pdf: html
 	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null && command -v pdftotext >/dev/null; then \
-	  $(MAKE) --no-print-directory pdf && REQUIRE_BUILT_PDF=1 $(PIPELINE_TESTS) tests/test_pdf.py; \
+	  $(PDF_BUILD) && REQUIRE_BUILT_PDF=1 $(PIPELINE_TESTS) tests/test_pdf.py; \
 	else \
 	  echo "test-pdf SKIPPED: needs xelatex, latexmk and pdftotext (README, section PDF; .ci/run installs them)"; \
 	fi
@@ -108,7 +119,7 @@ test-assignments: $(STAMP)
 # reference solution autograder/<set>-v<k>.ipynb, all graded by the same autograder.
 VARIANTS    ?= 0
 assignments: $(STAMP)
-	MPLBACKEND=Agg $(PY) tools/make_assignments.py --variants $(VARIANTS)
+	MPLBACKEND=Agg $(PY) tools/make_assignments.py --variants $(VARIANTS) --jobs $(JOBS)
 
 # Class notebooks, to project and run in class: each chapter and problem set as _build/notebooks/<page>.ipynb,
 # without check cells or problem-set solutions, hide-input cells collapsed (the site's download menu offers the same).
@@ -117,7 +128,7 @@ notebooks: $(STAMP)
 	$(PY) tools/class_notebooks.py --out $(BUILD)/notebooks
 
 # The student edition: the same book without solutions, in _build/student/html (reuses the execution cache).
-student: vendor
+student: html
 	$(PY) tools/build_student.py $(JB_FLAGS)
 
 # JupyterLab with the jupytext and widget extensions, opened on book/ (--allow-root when run as root, e.g. in a container).
@@ -126,11 +137,11 @@ lab: $(STAMP)
 	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[dev]"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter lab $(LAB_FLAGS) book/
 
-pdf: vendor
+pdf: html
 	@{ command -v xelatex && command -v latexmk && fc-list -q FreeSerif; } >/dev/null || { echo "make pdf needs (about 130 MB to download):" \
 	  "apt-get install --no-install-recommends texlive-xetex texlive-latex-recommended texlive-latex-extra" \
 	  "texlive-fonts-recommended latexmk tex-gyre fonts-freefont-otf lmodern"; exit 1; }
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/jupyter-book build . --builder pdflatex
+	$(PDF_BUILD)
 	@echo "The PDF is at: $(abspath $(BUILD)/latex/book.pdf)"
 
 # Every benchmark script, with the peers it compares with (the bench extra), then every chapter's run time.

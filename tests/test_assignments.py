@@ -95,30 +95,73 @@ def test_student_notebook_has_no_solution_and_no_test(source):
         assert not missing, f"exercise text missing from the student notebook: {missing}"
 
 
-@pytest.mark.pipeline
-@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
-def test_autograder_gives_full_marks_to_the_reference_only(source, tmp_path):
-    where = built(source)
-    reference = nbformat.read(where / "autograder" / f"{source.stem}.ipynb", as_version=4)
-    blank = nbformat.read(where / "student" / f"{source.stem}.ipynb", as_version=4)
-    _, points = make_assignments.master_notebook(source)
-
-    scores = grade(where, reference, tmp_path, "reference")
-    assert set(scores) == set(points)
-    assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference: {scores}"
-
-    scores = grade(where, blank, tmp_path, "blank")
-    assert all(score == 0 for score, _ in scores.values()), f"a blank notebook scored: {scores}"
-
-    # Wrong: the reference with the first graded answer of every question moved a little, in the answer
-    # cell itself (Otter checks a question right after the cell that carries its tests).
-    wrong = nbformat.read(where / "autograder" / f"{source.stem}.ipynb", as_version=4)
-    answer_cells = [c for c in wrong.cells if c.get("metadata", {}).get("otter", {}).get("tests")]
-    assert len(answer_cells) == len(points)
-    for cell in answer_cells:
+def _wrong(reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The reference with the first graded answer of every question moved a little, in the answer cell itself
+    (Otter checks a question right after the cell that carries its tests)."""
+    wrong = nbformat.from_dict(json.loads(json.dumps(reference)))
+    for cell in [c for c in wrong.cells if c.get("metadata", {}).get("otter", {}).get("tests")]:
         first = re.findall(r"^(\w+) = \.\.\.", cell.source, re.M)[0]
         cell.source += f"\n{first} = {first} + 0.25"
-    scores = grade(where, wrong, tmp_path, "wrong")
+    return wrong
+
+
+def submissions(source: Path) -> dict[str, nbformat.NotebookNode]:
+    """Every submission the pipeline grades for one problem set, by label.
+
+    The book's version: its reference solution, the blank student notebook and a wrong submission. With
+    variants (at least 3 built): the reference of variants 1 and 2 (variant 0 is the book's version, checked
+    cell by cell in :func:`test_variant_zero_is_the_book`) and variant a's answers in variant b for the pairs
+    (0, 1) and (1, 2)."""
+    where = built(source)
+    read = lambda sub, name: nbformat.read(where / sub / f"{name}.ipynb", as_version=4)  # noqa: E731
+    reference = read("autograder", source.stem)
+    jobs = {"reference": reference, "blank": read("student", source.stem), "wrong": _wrong(reference)}
+    ks = variants(where, source.stem)[:3]
+    if source.stem in VARIANT_SETS and len(ks) == 3:
+        for k in ks[1:]:
+            jobs[f"reference-v{k}"] = read("autograder", f"{source.stem}-v{k}")
+        for a, b in zip(ks, ks[1:]):
+            jobs[f"v{a}-as-v{b}"] = _swap_answers(read("autograder", f"{source.stem}-v{b}"),
+                                                  read("autograder", f"{source.stem}-v{a}"))
+    return jobs
+
+
+@pytest.fixture(scope="session")
+def grades(tmp_path_factory) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    """Every submission of every built problem set graded by ``otter run``, JOBS at a time (one pool for all)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(source, label, nb) for source in SETS for label, nb in submissions(source).items()]
+    root = tmp_path_factory.mktemp("grades")
+
+    def one(job):
+        source, label, nb = job
+        run = root / source.stem
+        run.mkdir(exist_ok=True)
+        return grade(OUT / source.stem, nb, run, label)
+
+    with ThreadPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
+        results = list(pool.map(one, jobs))
+    out: dict = {source.stem: {} for source in SETS}
+    for (source, label, _), scores in zip(jobs, results):
+        out[source.stem][label] = scores
+    return out
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
+def test_autograder_gives_full_marks_to_the_reference_only(source, grades):
+    where = built(source)
+    _, points = make_assignments.master_notebook(source)
+    reference = nbformat.read(where / "autograder" / f"{source.stem}.ipynb", as_version=4)
+    answer_cells = [c for c in reference.cells if c.get("metadata", {}).get("otter", {}).get("tests")]
+    assert len(answer_cells) == len(points), "one answer cell per graded question (the wrong submission moves each)"
+    scores = grades[source.stem]["reference"]
+    assert set(scores) == set(points)
+    assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference: {scores}"
+    scores = grades[source.stem]["blank"]
+    assert all(score == 0 for score, _ in scores.values()), f"a blank notebook scored: {scores}"
+    scores = grades[source.stem]["wrong"]
     assert all(score < top for score, top in scores.values()), f"a wrong answer got full marks: {scores}"
 
 
@@ -194,13 +237,44 @@ def _swap_answers(target: nbformat.NotebookNode, donor: nbformat.NotebookNode) -
     return out
 
 
+def _parameters(nb: nbformat.NotebookNode) -> dict:
+    """The values the notebook's parameter cell (the one that starts with ``variant = ``) assigns, run after
+    the setup cells above it (its imports)."""
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    k = next(i for i, source in enumerate(code) if source.startswith("variant = "))
+    before: dict = {}
+    exec("\n".join(code[:k]), before)  # noqa: S102 - our own generated notebook
+    namespace = dict(before)
+    exec(code[k], namespace)  # noqa: S102
+    return {name: repr(v) for name, v in namespace.items() if not name.startswith("__") and v is not before.get(name)}
+
+
 @pytest.mark.pipeline
 @pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
-def test_one_autograder_grades_every_variant(source, tmp_path):
-    """Reference of each variant: full marks; blank: none; variant A's answers in variant B: every question whose
-    answer reads a drawn parameter loses marks (the others, with fixed data, keep them)."""
-    from concurrent.futures import ThreadPoolExecutor
+def test_variant_zero_is_the_book(source):
+    """Variant 0 is the book's own version: the same cells, and a parameter cell with the same values; so the
+    grades of the book's version stand for it."""
+    where = built(source)
+    if source.stem not in VARIANT_SETS:
+        pytest.skip(f"{source.stem} has no variants: one version only")
+    if 0 not in variants(where, source.stem):
+        pytest.fail(f"{where}: variant 0 not built (make assignments VARIANTS=3)")
+    for sub in ("student", "autograder"):
+        book = nbformat.read(where / sub / f"{source.stem}.ipynb", as_version=4)
+        zero = nbformat.read(where / sub / f"{source.stem}-v0.ipynb", as_version=4)
+        assert _parameters(zero) == _parameters(book)
+        differ = [k for k, (a, b) in enumerate(zip(book.cells, zero.cells)) if a.source != b.source
+                  and not a.source.startswith("variant = ")]
+        assert len(book.cells) == len(zero.cells) and not differ, f"{sub}: variant 0 differs in cells {differ}"
 
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("source", SETS, ids=lambda p: p.stem)
+def test_one_autograder_grades_every_variant(source, grades):
+    """Reference of each variant: full marks; variant A's answers in variant B: every question whose answer
+    reads a drawn parameter loses marks (the others, with fixed data, keep them). A blank notebook of any
+    variant scores nothing: the blank book version stands for them, as the tests do not read the answers'
+    absence differently per variant."""
     where = built(source)
     if source.stem not in VARIANT_SETS:
         pytest.skip(f"{source.stem} has no variants: one version only")
@@ -211,18 +285,12 @@ def test_one_autograder_grades_every_variant(source, tmp_path):
             pytest.fail(f"{where}: fewer than 3 variants (make assignments VARIANTS=3)")
         pytest.skip("variants not built")
     ks = ks[:3]
-    read = lambda sub, k: nbformat.read(where / sub / f"{source.stem}-v{k}.ipynb", as_version=4)
+    results = grades[source.stem]
     _, points = make_assignments.master_notebook(source)
-    jobs = {f"reference-v{k}": read("autograder", k) for k in ks}
-    jobs["blank"] = read("student", ks[1])
-    for a, b in zip(ks, ks[1:]):
-        jobs[f"v{a}-as-v{b}"] = _swap_answers(read("autograder", b), read("autograder", a))
-    with ThreadPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
-        results = dict(zip(jobs, pool.map(lambda item: grade(where, item[1], tmp_path, item[0]), jobs.items())))
-    for k in ks:
+    for k in ks[1:]:
         scores = results[f"reference-v{k}"]
+        assert set(scores) == set(points), f"reference of variant {k}: questions {sorted(scores)}"
         assert all(score == top == points[q] for q, (score, top) in scores.items()), f"reference of variant {k}: {scores}"
-    assert all(score == 0 for score, _ in results["blank"].values()), f"a blank notebook scored: {results['blank']}"
     depends = parameter_questions(source)
     for a, b in zip(ks, ks[1:]):
         scores = results[f"v{a}-as-v{b}"]

@@ -8,6 +8,9 @@
   ``role="listitem"``.
 - **Colour-mode button.** The theme's icons carry titles that are not part of the button's name
   (``templates/theme-switcher.html`` hides the icons from assistive technology).
+- **Search button.** The theme labels it "Search" while it shows "Search Ctrl + K" (WCAG 2.5.3;
+  ``templates/search-button-field.html`` drops the label, so the visible text is the name). Chromium's
+  default 800 px window hides the button; the site check renders at 1280 px, where axe sees it.
 - **Link colour.** The theme's link blue is below 4.5:1 on the tinted boxes of theorems and exercises
   (``a11y/a11y.css``).
 - **Widgets.** The ipywidgets HTML manager renders slider handles without a name and widget plots without

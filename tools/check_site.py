@@ -180,6 +180,7 @@ def chromium(browser: str, prefix: list[str], page: Path, budget_ms: int, *actio
         "--proxy-server=http://127.0.0.1:9",  # belt and braces: nothing leaves the machine
         "--host-resolver-rules=MAP * ~NOTFOUND",
         "--allow-file-access-from-files",
+        "--window-size=1280,1600",  # a desktop window: the theme hides its header buttons in Chromium's default 800 px
         f"--virtual-time-budget={budget_ms}",
         *action,
         page.resolve().as_uri(),
@@ -199,11 +200,22 @@ def screenshot(browser: str, prefix: list[str], page: Path, budget_ms: int, targ
     """Save the top of ``page`` as it renders (scripts run, no network) to the PNG ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    chromium(browser, prefix, page, budget_ms, "--hide-scrollbars", "--window-size=1280,1600",
+    chromium(browser, prefix, page, budget_ms, "--hide-scrollbars",
              f"--screenshot={target.resolve()}")
     if not target.exists() or target.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot of {page}")
     return target
+
+
+def render_and_screenshot(browser: str, prefix: list[str], page: Path, budget_ms: int, target: Path) -> tuple[str, Path]:
+    """One Chromium run: the DOM of ``page`` after its scripts ran, and its top saved as the PNG ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    dom = chromium(browser, prefix, page, budget_ms, "--hide-scrollbars",
+                   f"--screenshot={target.resolve()}", "--dump-dom")
+    if not target.exists() or target.stat().st_size == 0:
+        raise RuntimeError(f"chromium wrote no screenshot of {page}")
+    return dom, target
 
 
 def screenshot_name(site: Path, page: Path) -> str:
@@ -250,16 +262,23 @@ def check_page(browser: str, prefix: list[str], site: Path, page: Path, budget_m
     chapter = page.relative_to(site).parts[0] == "book"   # a page of the book, not an index Sphinx generates
     images, image_problems = audit_images(source) if chapter else (0, [])
     axe, axe_error = [], ""
+    shot_target = shots / screenshot_name(site, page) if shots and chapter else None
+    shot = None
     if mirror is not None:
-        # one Chromium run: the page with axe added renders math and widgets as the page itself does
+        # one Chromium run: the page with axe added renders math and widgets as the page itself does, and its
+        # screenshot is the page's (axe writes its report below the end of the body, out of the picture)
         copy = mirror / page.relative_to(site)
         copy.unlink()
         copy.write_text(with_axe(source), encoding="utf-8")
-        dom = render(browser, prefix, copy, budget_ms)
+        if shot_target is not None:
+            dom, shot = render_and_screenshot(browser, prefix, copy, budget_ms, shot_target)
+        else:
+            dom = render(browser, prefix, copy, budget_ms)
         axe, axe_error = axe_violations(dom)
     else:
         dom = render(browser, prefix, page, budget_ms) if (has_math or has_widgets) else ""
-    shot = screenshot(browser, prefix, page, budget_ms, shots / screenshot_name(site, page)) if shots and chapter else None
+        if shot_target is not None:
+            shot = screenshot(browser, prefix, page, budget_ms, shot_target)
     return PageReport(
         page=str(page.relative_to(site)),
         has_math=has_math,

@@ -34,7 +34,7 @@ For each problem set this writes an Otter "assign" master notebook and runs ``ot
     _build/assignments/<part>/autograder/<part>.ipynb            <- the reference solution
     _build/assignments/<part>/autograder/<part>-autograder_*.zip <- grade with `otter run -a ZIP SUBMISSION`
 
-Usage: ``python tools/make_assignments.py [problem sets ...] [--out DIR] [--variants N]``.
+Usage: ``python tools/make_assignments.py [problem sets ...] [--out DIR] [--variants N] [--jobs J]``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jupytext
@@ -314,8 +315,11 @@ def build(source: Path, out: Path) -> dict[str, int]:
     nbformat.write(master, target / f"{source.stem}.ipynb")
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", "MPLBACKEND": "Agg"}
-    subprocess.run([str(bin_dir / "otter"), "assign", "--no-pdfs", f"{source.stem}.ipynb", "dist"],
-                   cwd=target, env=env, check=True)
+    run = subprocess.run([str(bin_dir / "otter"), "assign", "--no-pdfs", "--no-run-tests", f"{source.stem}.ipynb", "dist"],
+                         cwd=target, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.stdout.write(run.stdout[-5000:] + run.stderr[-5000:])
+        raise SystemExit(f"otter assign failed on {source.name} (exit {run.returncode})")
     (target / f"{source.stem}.ipynb").rename(target / "master.ipynb")
     for sub in ("student", "autograder"):
         shutil.move(target / "dist" / sub, target / sub)
@@ -329,14 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "assignments")
     parser.add_argument("--variants", type=int, default=0,
                         help="also write N variants of each problem set with a draw cell (variant k: its own parameters)")
+    parser.add_argument("--jobs", type=int, default=1, help="problem sets built at once (each runs otter assign)")
     args = parser.parse_args(argv)
-    for source in args.sets or problem_sets():
+
+    def one(source: Path) -> str:
         points = build(source.resolve(), args.out)
         where = args.out / source.stem
         if args.variants > 0:
             write_variants(source.resolve(), where, args.variants)
-        print(f"{source.stem}: {len(points)} autograded problems, {sum(points.values())} hidden tests; "
-              f"student notebook {where / 'student'}, autograder {where / 'autograder'}")
+        return (f"{source.stem}: {len(points)} autograded problems, {sum(points.values())} hidden tests; "
+                f"student notebook {where / 'student'}, autograder {where / 'autograder'}")
+
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        for line in pool.map(one, args.sets or problem_sets()):
+            print(line, flush=True)
     return 0
 
 

@@ -73,6 +73,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "finite._audit": ["tests/test_finite.py", "tests/test_revelation_principle.py", "tests/test_bad_inputs.py"],
     "finite._design": ["tests/test_finite.py", "tests/test_revelation_principle.py", "tests/test_bad_inputs.py"],
     "finite._revelation": ["tests/test_finite.py", "tests/test_revelation_principle.py", "tests/test_bad_inputs.py"],
+    "finite._uniform_noise": ["tests/test_finite.py", "tests/test_bad_inputs.py"],
 }
 # modules run uncompiled: their mutants are plain Python functions that numba would otherwise compile
 NO_JIT = {"_bandit_kernels"}
@@ -122,7 +123,10 @@ def prepare(module: str) -> Path:
 
 
 def env_for(module: str) -> dict[str, str]:
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    # one thread per process: mutmut forks a child per mutant, and a forked child must not inherit a
+    # running thread pool (numba's parallel kernels, OpenBLAS)
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONHASHSEED="0", NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     if module in NO_JIT:
         env["NUMBA_DISABLE_JIT"] = "1"
     return env
@@ -185,7 +189,7 @@ def changed_line(work: Path, name: str) -> str:
     src = (work / "mutants" / module_path(".".join(name.split(".")[1:-1]))).read_text()
 
     def body(fname: str) -> list[str]:
-        m = re.search(rf"^(\s*)def {re.escape(fname)}\(.*?(?=^\1(?:def |class |\S)|\Z)", src, re.M | re.S)
+        m = re.search(rf"^([ \t]*)def {re.escape(fname)}\(.*?(?=^\1(?:def |class |\S)|\Z)", src, re.M | re.S)
         if not m:
             return []
         lines = m.group(0).splitlines()
