@@ -93,7 +93,7 @@ class _Dist:
         with _quiet():
             return np.asarray(fn(np.asarray(x, dtype=float)), dtype=float)
 
-    def _vectorised(name: str) -> Any:  # type: ignore[misc]  # run once, while the class is built
+    def _vectorised(name: str) -> Any:  # type: ignore[misc]  # pragma: no mutate block (run while the class is built)
         def method(self: "_Dist", x: ArrayLike) -> NDArray[np.float64]:
             return self._call(getattr(self, "_" + name), x)
 
