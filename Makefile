@@ -67,13 +67,15 @@ test-lib: vendor
 	$(PY) -m pytest -n $(JOBS) -q
 
 # Every chapter executed in a fresh kernel (a failing assert cell fails it; a stalled kernel fails it
-# within 5 minutes, naming it); the executed notebooks are kept in _build/nbval for check-determinism
+# within 5 minutes, naming it); each check cell runs in a namespace of its own, so the visible cells run
+# as in the class notebook; the executed notebooks are kept in _build/nbval for check-determinism
 # (no MPLBACKEND=Agg: the kernel's inline backend gives the figures the book build gets).
 test-notebooks: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
 	$(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
 
-# Every class notebook (make notebooks) run top to bottom, each in a fresh kernel: no error, no assert statement.
+# Every class notebook (make notebooks): no assert statement; each problem set's run top to bottom in a fresh
+# kernel, no error (a chapter's class notebook runs in test-notebooks, whose check cells run isolated).
 test-class-notebooks: notebooks
 	$(PIPELINE_TESTS) -n $(JOBS) tests/test_class_notebooks.py
 

@@ -4,8 +4,11 @@ The conversion tests always run: check cells are left out, ``hide-input`` cells 
 no code cell has an ``assert`` statement, a problem set's solutions are left out while its
 exercises stay, and figures and widgets keep the cells that make them.
 
-``make test-class-notebooks`` also executes every class notebook of ``_build/notebooks`` top to
-bottom, each in a fresh kernel, and requires that no cell fails. Those tests carry the
+``make test-class-notebooks`` also reads every class notebook of ``_build/notebooks`` (no ``assert``)
+and executes each problem set's top to bottom in a fresh kernel, requiring that no cell fails. A
+chapter's class notebook is not executed again: ``make test-notebooks`` runs the chapter with its check
+cells isolated, so its visible cells run as in the class notebook (a test below shows that the code run
+in the notebook's namespace is, cell for cell, the class notebook's code). Those tests carry the
 ``pipeline`` marker: ``make test-lib`` leaves them out, and the make step that writes the
 notebooks selects them with ``-m pipeline``.
 """
@@ -138,12 +141,32 @@ def test_every_page_was_written():
 
 @pytest.mark.pipeline
 @pytest.mark.parametrize("name", [class_notebooks.notebook_name(p) for p in PAGES])
-def test_class_notebook_runs_top_to_bottom(name):
+def test_class_notebook_has_no_assert(name):
+    assert not asserts_in(nbformat.read(NOTEBOOKS / name, as_version=4)), f"{name} has an assert statement"
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p not in PROBLEM_SETS], ids=ids)
+def test_the_test_step_runs_the_class_notebook_of_a_chapter(page):
+    """``make test-notebooks`` runs a chapter with its check cells isolated (``checks_isolated``): the code it
+    runs in the notebook's namespace is, cell for cell, the class notebook's code. So that one execution
+    (compared with the book build's by the determinism check) stands for running the class notebook."""
+    isolated = [c for c in class_notebooks.checks_isolated(page).cells if c.cell_type == "code"]
+    in_notebook = [c.source.split("def __run_check_cell__")[0].strip() if "remove-cell" in tags(c) else c.source
+                   for c in isolated]
+    taught = [c.source.removeprefix(class_notebooks.HELPER_NOTE).strip()
+              for c in class_notebooks.class_notebook(page).cells if c.cell_type == "code"]
+    assert [s for s in in_notebook if s] == taught
+
+
+@pytest.mark.pipeline
+@pytest.mark.parametrize("name", [class_notebooks.notebook_name(p) for p in PROBLEM_SETS])
+def test_problem_set_class_notebook_runs_top_to_bottom(name):
+    """A problem set's class notebook has no solutions (the test step runs them), so it runs on its own.
+    A chapter's class notebook runs in the test step (above)."""
     from nbclient import NotebookClient
 
     path = NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
-    assert not asserts_in(nb), f"{name} has an assert statement"
     # run where the book runs the page (its folder), in a fresh kernel
     cwd = ROOT / "book" / ("problem_sets" if name.startswith("problem_sets_") else "")
     start = time.perf_counter()

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 from helpers import FRONT_MATTER
 
@@ -53,6 +54,37 @@ def test_the_test_step_passes_on_a_true_assert_and_keeps_the_outputs(tmp_path):
     result = run_chapters(tmp_path, "abs(revenue - 5 / 12) < 1e-9")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "_build" / "nbval" / "chapter.ipynb").exists()
+
+
+def test_the_test_step_runs_visible_cells_as_the_class_notebook_does(tmp_path):
+    """A check cell runs in a namespace of its own: a visible cell that reads a name only a check cell
+    defines fails (the class notebook, which has no check cells, would fail too); a name a later visible
+    cell needs and the check cell's helper slice defines (kept in the class notebook) still works, and
+    later check cells see what earlier ones defined."""
+    source = tmp_path / "book" / "chapter.md"
+    source.parent.mkdir()
+    check = "```{code-cell} ipython3\n:tags: [remove-cell]\n%s\n```\n\n"
+    visible = "```{code-cell} ipython3\n%s\n```\n\n"
+    run = lambda: subprocess.run(  # noqa: E731
+        [sys.executable, str(ROOT / "tools" / "run_chapters.py"), "--out", str(tmp_path / "out"), str(source)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    source.write_text(FRONT_MATTER + visible % "revenue = 5 / 12" + check % "tol = 1e-9\nassert revenue > 0"
+                      + visible % "helper = tol * 2\nhelper" + check % "assert tol < helper")
+    result = run()
+    assert result.returncode == 0, result.stdout + result.stderr  # tol: a helper slice, as in the class notebook
+    source.write_text(FRONT_MATTER + visible % "revenue = 5 / 12" + check % "assert revenue > 0\nscale = 2"
+                      + check % "assert scale == 2" + visible % "revenue * 2")
+    assert run().returncode == 0  # a later check cell sees what an earlier one defined
+    source.write_text(FRONT_MATTER + visible % "prices = [1, 2]" + check % "prices.append(3)\nassert len(prices) == 3"
+                      + visible % "print(len(prices))")
+    assert run().returncode == 0
+    executed = nbformat.read(tmp_path / "out" / "chapter.ipynb", as_version=4)
+    # as in the class notebook; the book prints 3, so the determinism check flags the chapter
+    assert executed.cells[-1].outputs[0].text.strip() == "2", "the check cell's append reached the notebook"
+    # a binding the class notebook's static analysis cannot see: the class notebook would fail, so does this run
+    source.write_text(FRONT_MATTER + check % "globals()['scale'] = 2\nassert scale" + visible % "print(scale)")
+    result = run()
+    assert result.returncode == 1 and "NameError" in result.stdout, "a visible cell read a check cell's name"
 
 
 def test_a_stalled_chapter_fails_with_its_name(tmp_path):

@@ -146,19 +146,72 @@ def helper_slice(check: str, needed: set[str]) -> str:
     return "\n".join(ast.get_source_segment(check, n) for n in keep)
 
 
+def _helper_slices(nb: nbformat.NotebookNode) -> dict[int, str]:
+    """The helper slice of each check cell (by cell index): what later cells (visible ones, or kept
+    definitions) read from it, found from the last cell to the first."""
+    later: list[str] = []
+    slices: dict[int, str] = {}
+    for k in range(len(nb.cells) - 1, -1, -1):
+        cell = nb.cells[k]
+        if cell.cell_type != "code":
+            continue
+        source = cell.source
+        if "remove-cell" in tags(cell):
+            source = slices[k] = helper_slice(cell.source, _needed_later(later))
+        if source:
+            later.insert(0, source)
+    return slices
+
+
+# A check cell as the test step runs it (``checks_isolated``): in a namespace of its own, which sees the
+# notebook's names and what earlier check cells defined, and leaves the notebook's namespace as it was;
+# containers (lists, dicts, sets, arrays, data frames) are copied, so appending to a list or writing into
+# an array does not reach the notebook either. Its last expression's value is the cell's result, as in the book.
+ISOLATED_CHECK = """{helper}def __run_check_cell__(source, notebook=globals()):
+    import ast, copy
+    del notebook["__run_check_cell__"]
+    defined = notebook.setdefault("__check_cell_names__", {{}})
+    def private(value):
+        if isinstance(value, (list, dict, set, bytearray)):
+            return copy.copy(value)
+        if str(type(value).__module__).split(".")[0] in ("numpy", "pandas") and hasattr(value, "copy"):
+            return value.copy()
+        return value
+    namespace = {{**defined, **{{k: private(v) for k, v in notebook.items()}}}}
+    body = ast.parse(source).body
+    last = body.pop() if body and isinstance(body[-1], ast.Expr) else None
+    exec(compile(ast.Module(body, []), "<check cell>", "exec"), namespace)
+    value = eval(compile(ast.Expression(last.value), "<check cell>", "eval"), namespace) if last else None
+    defined.update((k, v) for k, v in namespace.items() if k not in notebook)
+    return value
+__run_check_cell__({source!r})
+"""
+
+
+def checks_isolated(source: Path) -> nbformat.NotebookNode:
+    """The notebook of ``source`` as the test step executes it: every check cell runs its helper slice
+    (what the class notebook keeps) in the notebook's namespace, then its whole code in a namespace of
+    its own; the other cells are the book's.
+
+    So the visible cells run exactly as in the class notebook: a visible cell that reads a name only a
+    check cell defines fails here, and a visible cell whose output depends on a check cell's side effects
+    gives a different output from the book build's (``tools/check_determinism.py`` compares them). The
+    check cells still run, and a false ``assert`` still fails the chapter.
+    """
+    nb = jupytext.read(source)
+    for k, helper in _helper_slices(nb).items():
+        cell = nb.cells[k]
+        cell.source = ISOLATED_CHECK.format(helper=f"{helper}\n" if helper else "", source=cell.source)
+    return nb
+
+
 def class_notebook(source: Path) -> nbformat.NotebookNode:
     """The class notebook of the MyST-markdown notebook ``source``."""
     nb = jupytext.read(source)
-    # check cells, last to first: keep what later cells (visible ones, or kept definitions) read
-    later: list[str] = []
-    for cell in reversed(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        if "remove-cell" in tags(cell):
-            cell.source = helper_slice(cell.source, _needed_later(later))
-            cell.metadata["class-helper"] = bool(cell.source)
-        if cell.source:
-            later.insert(0, cell.source)
+    # check cells: keep what later cells (visible ones, or kept definitions) read
+    for k, helper in _helper_slices(nb).items():
+        nb.cells[k].source = helper
+        nb.cells[k].metadata["class-helper"] = bool(helper)
     solutions = is_problem_set(source)
     state = {"in_solution": False}
     cells = []

@@ -6,8 +6,12 @@ its own process, in the chapter's folder as the book build does, and saved to
 asserts); a cell that runs longer than ``--cell-timeout`` seconds, or a chapter that does not
 finish within ``--timeout`` seconds (a stalled kernel), fails it with a message naming it.
 
-``tools/check_determinism.py`` then compares these outputs with the book build's, so each chapter
-runs exactly twice in ``make test``: here and in the book build.
+Each check cell runs in a namespace of its own (:func:`class_notebooks.checks_isolated`), so the
+visible cells run as in the class notebook: one that reads a name only a check cell defines fails here.
+``tools/check_determinism.py`` then compares these outputs with the book build's (where the check cells
+share the notebook's namespace): a visible output that depends on a check cell's side effects differs.
+So each chapter runs exactly twice in ``make test``, here and in the book build, and the class notebook
+of a chapter need not run a third time.
 
 Usage: ``python tools/run_chapters.py --out _build/nbval [--jobs 2] book/a.md book/b.md ...``
 """
@@ -22,12 +26,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from class_notebooks import checks_isolated  # noqa: E402  (tools/ is not a package)
 CELL_TIMEOUT = 270.0  # seconds, as execute.timeout in _config.yml
 CHAPTER_TIMEOUT = 290.0  # seconds: a stalled kernel fails its chapter within 5 minutes
 
@@ -40,8 +45,11 @@ def executed_path(source: Path, out: Path) -> Path:
 
 
 def execute(source: Path, cell_timeout: float = CELL_TIMEOUT) -> nbformat.NotebookNode:
-    """Execute a chapter in a fresh kernel, in its own folder; raise on the first failing cell."""
-    nb = jupytext.read(source)
+    """Execute a chapter in a fresh kernel, in its own folder; raise on the first failing cell.
+
+    The check cells run isolated (:func:`class_notebooks.checks_isolated`), so the visible cells run as in
+    the class notebook: this one execution also stands for the class notebook's."""
+    nb = checks_isolated(source)
     NotebookClient(nb, timeout=int(cell_timeout), kernel_name="python3",
                    resources={"metadata": {"path": str(source.parent)}}).execute()
     return nb
