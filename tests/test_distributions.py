@@ -438,3 +438,13 @@ def test_look_alike_with_failing_support_or_quantiles_is_refused():
         virtual_value(_LookAlike("support"), 0.5)
     with pytest.raises(ValueError, match=r"dist must have finite quantiles"):
         virtual_value(_LookAlike("ppf"), 0.5)
+
+
+def test_a_constant_virtual_value_is_regular():
+    """The equal-revenue distribution (Pareto with shape 1) has phi = v - v = 0 everywhere: regular, although
+    the rounding of that difference grows with v (about 1e-4 at v = 1e12, the far end of the grid)."""
+    assert is_regular(stats.pareto(1))
+    assert is_regular(stats.pareto(1, scale=1000.0))
+    # a density that drops at v = 1 (0.875, then 0.125) makes phi fall from 6/7 to 0: irregular
+    drop = stats.Mixture([stats.Uniform(a=0, b=1), stats.Uniform(a=0, b=2)], weights=[0.75, 0.25])
+    assert not is_regular(drop)

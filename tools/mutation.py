@@ -50,7 +50,8 @@ TARGET = 0.85
 MODULE_TESTS: dict[str, list[str]] = {
     "_bandit_kernels": ["tests/test_bandit_kernels.py"],  # small instances against independent recursions: fast uncompiled
     "_markov": ["tests/test_gittins.py", "tests/test_mdp.py", "tests/test_bandits.py"],
-    "_scipy": ["tests/test_distributions.py", "tests/test_virtual.py", "tests/test_bad_inputs.py"],
+    "_scipy": ["tests/test_distributions.py", "tests/test_auctions.py", "tests/test_screening.py", "tests/test_handicap.py",
+               "tests/test_virtual.py", "tests/test_bad_inputs.py"],  # the adapter every distribution-taking module uses
     "_screening": ["tests/test_screening.py", "tests/test_virtual.py"],
     "_validation": ["tests/test_bad_inputs.py"],
     "auctions": ["tests/test_auctions.py", "tests/test_bad_inputs.py"],
