@@ -95,7 +95,9 @@ def _retirement_gap(a: float, b: float, d: float, depth: int, lam: float, V: NDA
         if first < 0:
             first = k + 1
         start = max(0, first - 1)
-    return 0.0, -1.0  # not reached
+    # every node of some layer retires, so every node above it does too (a node whose children both retire
+    # has a mean below lam): the root retires, and playing once more is worth mean + d ret
+    return a / (a + b) - lam, -1.0
 
 
 def _newton_index(a: float, b: float, d: float, depth: int, tol: float, lam0: float, V: NDArray, D: NDArray) -> float:  # pragma: no cover

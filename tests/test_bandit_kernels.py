@@ -74,11 +74,6 @@ def test_retirement_gap_against_the_stopping_value(a, b, d, depth):
             assert g == pytest.approx(value - retire, abs=1e-10)
         else:
             assert value == pytest.approx(retire, abs=1e-10)
-        if g == 0.0 and dg == -1.0:
-            # the pruning reached the root: every node retires, and the kernel reports a gap of 0 with
-            # slope -1 (the index search reads only the sign: not above 0, so lam is not below the index)
-            assert value == pytest.approx(retire, abs=1e-12)
-            continue
         # g is piecewise linear in lam: dg is its slope on one side of lam (both sides away from a kink)
         h = 1e-7
         up = (K._retirement_gap(a, b, d, depth, lam + h, V, D)[0] - g) / h
@@ -104,8 +99,12 @@ def test_newton_index_is_the_root_of_the_gap(a, b, d, depth):
     V, D = np.empty(depth + 2), np.empty(depth + 2)
     start = a / (a + b)
     found = K._newton_index(a, b, d, depth, 1e-10, start, V, D)
-    assert found == pytest.approx(bisect_index(a, b, d, depth), abs=1e-8)
+    root = bisect_index(a, b, d, depth)
+    assert found == pytest.approx(root, abs=1e-8)
     assert found >= start - 1e-12, "the index is at least the posterior mean"
+    # from any lower bound of the index, the same root
+    for poor in (0.0, 0.5 * start):
+        assert K._newton_index(a, b, d, depth, 1e-10, poor, V, D) == pytest.approx(root, abs=1e-8)
 
 
 def test_bernoulli_table_against_bisection_at_the_table_depth():
@@ -144,9 +143,9 @@ def two_arm_value(a1, b1, a2, b2, d, N):
     return node
 
 
-@pytest.mark.parametrize("a1, b1, a2, b2, d, N", [(1, 1, 1, 1, 0.8, 4), (2, 1, 1, 2, 0.7, 3), (1, 2, 3, 1, 0.9, 5)])
-def test_two_arm_dp_against_a_memoised_recursion(a1, b1, a2, b2, d, N):
-    record = N - 1
+@pytest.mark.parametrize("a1, b1, a2, b2, d, N, record", [(1, 1, 1, 1, 0.8, 4, 3), (2, 1, 1, 2, 0.7, 3, 3),
+                                                          (1, 2, 3, 1, 0.9, 5, 4), (3, 1, 1, 1, 0.6, 3, 2)])
+def test_two_arm_dp_against_a_memoised_recursion(a1, b1, a2, b2, d, N, record):
     first = np.full((record + 1, record + 1, record + 1, record + 1), -2, dtype=np.int8)
     root = K._two_arm_dp(float(a1), float(b1), float(a2), float(b2), d, N, record, first)
     value = two_arm_value(a1, b1, a2, b2, d, N)
@@ -160,3 +159,11 @@ def test_two_arm_dp_against_a_memoised_recursion(a1, b1, a2, b2, d, N):
                     expected = 0 if p1 - p2 > scale else (1 if p2 - p1 > scale else -1)
                     assert first[n1, s1, n2, s2] == expected, (n1, s1, n2, s2)
     assert (first[0, 1:, :, :] == -2).all(), "nodes that cannot be reached are left alone"
+
+
+def test_retirement_gap_when_every_node_retires():
+    """Far above the index every node retires: one more play is worth mean + d ret, so g = mean - lam."""
+    V, D = np.empty(8), np.empty(8)
+    for a, b in ((1.0, 1.0), (2.0, 3.0)):
+        g, dg = K._retirement_gap(a, b, 0.7, 6, 0.95, V, D)
+        assert (g, dg) == (pytest.approx(a / (a + b) - 0.95, abs=1e-12), -1.0)
