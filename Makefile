@@ -156,12 +156,14 @@ bench: $(STAMP)
 
 # Mutation testing of mdlib (mutmut, one worker at nice 19; not part of make test): each module's mutants
 # run that module's tests and doctests; the per-module report is benchmarks/mutation.json.
-# Partial runs: make mutation MODULES="gittins distributions finite._audit" SAMPLE=0.2
+# Partial runs: make mutation MODULES="gittins distributions finite._audit" SAMPLE=0.2 (a fixed fifth of the
+# mutants); MUTATION_JOBS=2 runs two mutants at a time.
 MODULES     ?=
 SAMPLE      ?= 1
+MUTATION_JOBS ?= 1
 mutation: $(STAMP)
 	$(PY) -m pip install -qq -c tools/constraints.txt -e ".[mutation]"
-	PATH="$(abspath $(BIN)):$$PATH" $(PY) tools/mutation.py --sample $(SAMPLE) $(if $(strip $(MODULES)),--modules $(MODULES),)
+	PATH="$(abspath $(BIN)):$$PATH" $(PY) tools/mutation.py --jobs $(MUTATION_JOBS) --sample $(SAMPLE) $(if $(strip $(MODULES)),--modules $(MODULES),)
 
 # Each page's run time, for the table of the instructor guide (commit the JSON file).
 chapter-times: $(STAMP)

@@ -53,7 +53,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "_scipy": ["tests/test_distributions.py", "tests/test_auctions.py", "tests/test_screening.py", "tests/test_handicap.py",
                "tests/test_virtual.py", "tests/test_bad_inputs.py"],  # the adapter every distribution-taking module uses
     "_screening": ["tests/test_screening.py", "tests/test_virtual.py"],
-    "_validation": ["tests/test_bad_inputs.py"],
+    "_validation": ["tests/test_validation.py", "tests/test_bad_inputs.py"],
     "auctions": ["tests/test_auctions.py", "tests/test_bad_inputs.py"],
     "balanced_budget": ["tests/test_balanced_budget.py", "tests/test_bad_inputs.py"],
     "bandits": ["tests/test_bandits.py", "tests/test_bad_inputs.py"],
