@@ -337,3 +337,44 @@ def test_full_extraction_minus_menu_is_a_quarter_for_symmetric_news(noise, scale
 
     exact = integrate.quad(lambda t: call(2 * t - 1), 0, 1, epsabs=1e-11)[0]
     assert contract.revenue == pytest.approx(exact, abs=1e-6)
+
+
+# ------------------------------------------------------------------ the internal grid and quadrature
+def test_cumulative_integral_across_cuts_is_exact_for_lines():
+    """Simpson within pieces and the trapezoid across each cut are both exact for a line: pieces of one,
+    two, three and four points (cuts after indices 0, 2, 5) give the exact running integral."""
+    from mdlib._screening import _cumulative
+
+    x = np.array([0.0, 0.5, 0.7, 1.0, 1.1, 1.6, 2.0, 2.2, 2.9, 3.0])
+    y = 2.0 * x + 1.0
+    exact = x**2 + x
+    np.testing.assert_allclose(_cumulative(x, y, [0, 2, 5]), exact, atol=1e-12)
+    np.testing.assert_allclose(_cumulative(x, y, []), exact, atol=1e-12)
+    np.testing.assert_allclose(_cumulative(x[:2], y[:2], []), exact[:2], atol=1e-12)
+
+
+@pytest.mark.parametrize("name, dist, first, last", [
+    ("uniform", stats.uniform(1, 2), 1.0, 3.0),                          # positive density at both ends
+    ("exponential", stats.expon(), 0.0, stats.expon().ppf(1 - 1e-10)),  # open upper end
+    ("beta(2, 1)", stats.beta(2, 1), stats.beta(2, 1).ppf(1e-10), 1.0),  # density 0 at the lower end
+    ("lognormal", stats.lognorm(0.5), stats.lognorm(0.5).ppf(1e-10), stats.lognorm(0.5).ppf(1 - 1e-10)),
+])
+def test_type_grid_ends_and_tails(name, dist, first, last):
+    """The menu's grid of types: the support's ends where the density is positive there, else the 1e-10 and
+    1 - 1e-10 quantiles; n points (n + 1 with one open end); each open end has max(4, n // 10) points in its outer 2 % of probability."""
+    from mdlib._scipy import _as_dist
+    from mdlib._screening import _tau_grid
+
+    G = _as_dist(dist)
+    for n in (12, 41, 200):
+        grid = _tau_grid(G, n)
+        # n points, plus the closed end when exactly one end is open
+        assert len(grid) == n + (name in ("exponential", "beta(2, 1)")) and np.all(np.diff(grid) > 0), name
+        assert grid[0] == pytest.approx(first, rel=1e-9) and grid[-1] == pytest.approx(last, rel=1e-9), name
+        u = dist.cdf(grid)
+        if name != "uniform":
+            tail = max(4, n // 10)
+            if first != dist.support()[0]:
+                assert np.sum(u < 0.02 - 1e-12) == tail, name
+            if last != dist.support()[1]:
+                assert np.sum(u > 0.98 + 1e-12) == tail, name
