@@ -378,3 +378,32 @@ def test_type_grid_ends_and_tails(name, dist, first, last):
                 assert np.sum(u < 0.02 - 1e-12) == tail, name
             if last != dist.support()[1]:
                 assert np.sum(u > 0.98 + 1e-12) == tail, name
+
+
+def test_model_messages_name_the_failing_type():
+    """The primitives' checks say which type failed, and how."""
+    from mdlib._screening import _Model
+
+    def broken(tau):
+        if tau > 0.9:
+            raise RuntimeError("no law here")
+        return stats.norm(tau, 1)
+
+    with pytest.raises(ValueError, match=r"^second_given_first\(0\.99\) failed: no law here$"):
+        _Model(stats.uniform(), broken)
+    with pytest.raises(ValueError, match=r"^second_given_first must be a callable tau -> scipy\.stats distribution "
+                                         r"of v given tau, got <class 'int'>$"):
+        _Model(stats.uniform(), 3)
+    with pytest.raises(ValueError, match=r"^second_given_first\(0\.01\) must return a continuous scipy\.stats "
+                                         r"distribution with a density: "):
+        _Model(stats.uniform(), lambda tau: "garbage")
+    with pytest.raises(ValueError, match=r"^first must have a finite mean"):
+        _Model(stats.cauchy(), lambda tau: stats.norm(tau, 1), need_mean="for the revenue")
+    model = _Model(stats.uniform(), lambda tau: stats.norm(tau, 1))
+    np.testing.assert_allclose(model.inverse_hazard(np.array([0.0, 0.25, 1.0])), [1.0, 0.75, 0.0], atol=1e-12)
+    z, dz = model.quantiles(0.5, [0.5, 0.1], np.array([False, True]))  # a list of quantile levels is accepted
+    np.testing.assert_allclose(z, [0.5, stats.norm(0.5, 1).isf(0.1)], atol=1e-9)
+    np.testing.assert_allclose(dz, [1.0, 1.0], atol=1e-6)  # a location family: Z moves one for one with tau
+    gap = stats.Mixture([stats.Uniform(a=0, b=1), stats.Uniform(a=2, b=3)], weights=[0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^first must have a positive density on its support, got g = 0 at tau = 1\.5$"):
+        _Model(gap, lambda tau: stats.norm(tau, 1), probe=False).inverse_hazard(np.array([0.5, 1.5, 2.5]))
