@@ -152,6 +152,10 @@ def test_team_mechanism_periodic_ex_post_and_deficit(model):
     R[np.arange(S), res.policy] = -team.budget[0]
     deficit = evaluate_policy(R, model.joint_transition(), model.discount, res.policy)
     assert np.allclose(deficit, (model.n_agents - 1) * res.welfare, atol=ALGEBRA * scale)
+    # what each agent is paid is the others' value: V_{-i} = sum of V_j over j != i, and V_i + V_{-i} = welfare
+    assert np.allclose(team.others_value, team.own_value.sum(axis=0)[None, :] - team.own_value, atol=ALGEBRA * scale)
+    assert np.allclose(team.own_value.sum(axis=0), res.welfare, atol=ALGEBRA * scale)
+    assert np.array_equal(team.outside_option, res.outside_option)
 
 
 @given(models)
