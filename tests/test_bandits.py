@@ -425,3 +425,33 @@ def test_virtual_index_auction_bad_weights_name_the_parameter():
         virtual_index_auction(arms, 0.9, alpha=[1.0, 0.0])
     with pytest.raises(ValueError, match="beta"):
         virtual_index_auction(arms, 0.9, beta=[0.0])
+
+
+def test_virtual_index_auction_default_weights_and_exact_messages():
+    arms = [([[1.0]], [0.5]), ([[1.0]], [0.4])]
+    plain = virtual_index_auction(arms, 0.9)
+    given_alpha = virtual_index_auction(arms, 0.9, alpha=[[1.0], [1.0]])   # any shape with one entry per bidder
+    given_beta = virtual_index_auction(arms, 0.9, beta=np.zeros(2))
+    for other in (given_alpha, given_beta):
+        assert np.array_equal(other.price, plain.price) and np.array_equal(other.winner, plain.winner)
+    with pytest.raises(ValueError, match=r"^alpha must be positive, got alpha\[1\] <= 0; exclude that bidder instead$"):
+        virtual_index_auction(arms, 0.9, alpha=[1.0, 0.0])
+    with pytest.raises(ValueError, match=r"^beta must have one finite entry per bidder \(2\), got \(1,\)$"):
+        virtual_index_auction(arms, 0.9, beta=[0.0])
+
+
+def test_two_armed_bandit_records_and_messages():
+    res = two_armed_bandit([(1, 1), (2, 1)], 0.8, depth=4, record=0)
+    assert res.first.shape == (1, 1, 1, 1) and res.first.dtype == np.int8 and res.first[0, 0, 0, 0] in (0, 1, -1)
+    assert two_armed_bandit([(1, 1), (2, 1)], 0.8, depth=4, record=4).first.shape == (5, 5, 5, 5)
+    with pytest.raises(ValueError, match=r"^priors must have positive parameters, got a = 0$"):
+        two_armed_bandit([(1, 1), (0, 1)], 0.8, depth=4)
+    with pytest.raises(ValueError, match=r"^priors must have positive parameters, got b = -1$"):
+        two_armed_bandit([(1, -1), (1, 1)], 0.8, depth=4)
+
+
+def test_random_arms_values_lie_in_the_unit_interval():
+    arms = random_arms(0, n_bidders=50, n_states=4)
+    values = np.concatenate([arm.r for arm in arms])
+    assert values.min() >= 0 and values.max() <= 1 and values.max() > 0.9  # uniform on [0, 1]
+    assert all(np.allclose(arm.P.sum(axis=1), 1) for arm in arms)
