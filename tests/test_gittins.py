@@ -7,6 +7,8 @@ then a seeded Monte Carlo check of the ratio definition, then input validation.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -252,3 +254,54 @@ def test_tol_limit_is_inclusive():
 def test_ragged_or_non_numeric_P_is_refused(P):
     with pytest.raises(ValueError, match="P must be a square array of probabilities"):
         gittins_index(P, [0.0, 1.0], 0.9)
+
+
+# ------------------------------------------------------------------ the stopping value, by memoised recursion
+@pytest.mark.parametrize("a, b, lam, d, depth", [(1.0, 1.0, 0.3, 0.8, 6), (2.0, 5.0, 0.1, 0.9, 8), (3.0, 1.0, 0.9, 0.7, 5),
+                                                 (1.5, 2.5, 0.45, 0.6, 1)])
+def test_beta_stopping_value_against_a_memoised_recursion(a, b, lam, d, depth):
+    from functools import lru_cache
+
+    retire = lam / (1 - d)
+
+    @lru_cache(maxsize=None)
+    def value(n, s):
+        mu = (a + s) / (a + b + n)
+        if n == depth:  # the posterior freezes: keep playing at mean mu, or retire
+            return max(retire, mu / (1 - d))
+        return max(retire, mu + d * (mu * value(n + 1, s + 1) + (1 - mu) * value(n + 1, s)))
+
+    assert beta_stopping_value(a, b, lam, d, depth) == pytest.approx(value(0, 0), rel=1e-13)
+
+
+def test_gittins_messages_word_for_word():
+    def refuses(call, message):
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            call()
+
+    refuses(lambda: beta_stopping_value(0, 1, 0.5, 0.9, 3), "a and b must be positive, got a = 0, b = 1")
+    refuses(lambda: beta_stopping_value(1, -2, 0.5, 0.9, 3), "a and b must be positive, got a = 1, b = -2")
+    refuses(lambda: beta_stopping_value(1, 1, np.inf, 0.9, 3), "retirement must be a finite real number, got inf")
+    refuses(lambda: beta_stopping_value(1, 1, 0.5, 0.9, 0), "depth must be a positive integer, got 0")
+    refuses(lambda: beta_stopping_value("1", 1, 0.5, 0.9, 3), "a must be a finite real number, got '1'")
+    refuses(lambda: beta_stopping_value(1, None, 0.5, 0.9, 3), "b must be a finite real number, got None")
+    refuses(lambda: bernoulli_gittins_index(0, 1, 0.9), "a must be positive and finite, got 0")
+    refuses(lambda: bernoulli_gittins_index([1, 2], [1, -1], 0.9), "b must be positive and finite, got -1")
+    refuses(lambda: bernoulli_gittins_index(1, np.inf, 0.9), "b must be positive and finite, got inf")
+    refuses(lambda: bernoulli_gittins_index([1, 2], [1, 2, 3], 0.9), "a and b must broadcast together, got shapes (2,) and (3,)")
+    refuses(lambda: bernoulli_gittins_index(1, 1, 0.9, tol=0), "tol must lie in (0, 0.01], got 0")
+    refuses(lambda: bernoulli_gittins_index(1, 1, 0.9, tol=0.02), "tol must lie in (0, 0.01], got 0.02")
+    refuses(lambda: bernoulli_gittins_index(1, 1, 0.9, tol="x"), "tol must be a finite real number, got 'x'")
+    assert bernoulli_gittins_index(1, 1, 0.9, tol=0.01) == pytest.approx(bernoulli_gittins_index(1, 1, 0.9), abs=0.01)
+    refuses(lambda: gittins_index([[1.0, 0.0]], [1.0], 0.9), "P must be a square (n, n) matrix with n >= 1, got shape (1, 2)")
+    refuses(lambda: gittins_index(np.ones((2, 2, 1)), [1.0, 1.0], 0.9), "P must be a square (n, n) matrix with n >= 1, got shape (2, 2, 1)")
+    refuses(lambda: gittins_index([[0.5, 0.5], [1.0]], [1.0, 1.0], 0.9), "P must be a square array of probabilities")
+    refuses(lambda: gittins_index([[0.5, 0.6], [0.5, 0.5]], [1.0, 1.0], 0.9), "P must be stochastic: row 0 sums to 1.1, not 1")
+    refuses(lambda: gittins_index([[0.5, 0.5], [0.0, 0.9]], [1.0, 1.0], 0.9), "P must be stochastic: row 1 sums to 0.9, not 1")
+    refuses(lambda: gittins_index([[0.5, 0.5], [np.nan, 1.0]], [1.0, 1.0], 0.9), "P must contain finite nonnegative probabilities")
+    refuses(lambda: gittins_index([[1.0, 0.0], [0.0, 1.0]], [1.0], 0.9), "r must have shape (2,) to match P, got (1,)")
+    refuses(lambda: gittins_index([[1.0, 0.0], [0.0, 1.0]], [1.0, np.inf], 0.9), "r must be finite")
+    # integer and list inputs are floats inside: an identity kernel keeps each state's reward as its index
+    assert gittins_index([[1, 0], [0, 1]], [3, 1], 0.9).tolist() == [3.0, 1.0]
+    assert isinstance(bernoulli_gittins_index(2, 3, 0.8), float)
+    assert bernoulli_gittins_index(np.array([2.0]), 3, 0.8).shape == (1,)

@@ -60,7 +60,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "commitment": ["tests/test_commitment.py", "tests/test_bad_inputs.py"],
     "distributions": ["tests/test_distributions.py", "tests/test_bad_inputs.py"],
     "envelope": ["tests/test_revenue_equivalence.py", "tests/test_handicap.py", "tests/test_bad_inputs.py"],
-    "gittins": ["tests/test_gittins.py", "tests/test_bad_inputs.py"],
+    "gittins": ["tests/test_gittins.py", "tests/test_bandit_kernels.py", "tests/test_bad_inputs.py"],
     "handicap": ["tests/test_handicap.py", "tests/test_bad_inputs.py"],
     "mdp": ["tests/test_mdp.py", "tests/test_bad_inputs.py"],
     "optimal_auctions": ["tests/test_optimal_auctions.py", "tests/test_bad_inputs.py"],
