@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -161,3 +163,9 @@ def brute_force_gain(values, probs, alloc, pay, full_path=False):
         if w.sum() > 0:
             best = max(best, float((gain[ok] @ w).max() / w.sum()))
     return best
+
+
+def refuses(call, message: str) -> None:
+    """``call()`` raises a ``ValueError`` whose message is exactly ``message``."""
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call()

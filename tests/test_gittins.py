@@ -7,8 +7,6 @@ then a seeded Monte Carlo check of the ratio definition, then input validation.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 from hypothesis import given
@@ -275,9 +273,7 @@ def test_beta_stopping_value_against_a_memoised_recursion(a, b, lam, d, depth):
 
 
 def test_gittins_messages_word_for_word():
-    def refuses(call, message):
-        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
-            call()
+    from helpers import refuses
 
     refuses(lambda: beta_stopping_value(0, 1, 0.5, 0.9, 3), "a and b must be positive, got a = 0, b = 1")
     refuses(lambda: beta_stopping_value(1, -2, 0.5, 0.9, 3), "a and b must be positive, got a = 1, b = -2")

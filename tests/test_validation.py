@@ -3,17 +3,12 @@ word for word (every public function's error message is built from them)."""
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 from mdlib import _validation as V
 
-
-def refuses(call, message: str) -> None:
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        call()
+from helpers import refuses
 
 
 @pytest.mark.parametrize("x, text", [(0, "0"), (1.5, "1.5"), (-0.2, "-0.2"), (3.0, "3"), (1e-4, "0.0001"),
