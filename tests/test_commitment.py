@@ -203,3 +203,15 @@ def test_best_responses_validation():
     bad[(2, (2,))] = (((1, 2), 1.0),)
     with pytest.raises(ValueError, match="not a subset"):
         best_responses(*law, 2, bad)
+
+
+def test_one_value_and_tie_messages():
+    """A buyer with one known value: everything is extracted at once; a distribution with two monopoly prices
+    is refused with the theorem's reason, word for word."""
+    from helpers import refuses
+
+    one = positive_commitment(([2.0], [1.0]))
+    assert (one.monopoly_price, one.monopoly_revenue, one.mean, one.rent, one.advance_price) == (2.0, 2.0, 2.0, 0.0, 2.0)
+    assert commitment_game([2.0], [1.0], 1).seller[(0, (1,))] == pytest.approx(2.0, abs=1e-9)
+    refuses(lambda: positive_commitment(([1.0, 2.0, 4.0], [0.5, 0.3, 0.2])),
+            "dist has several monopoly prices [1.0, 2.0]: the theorem needs a unique one")
