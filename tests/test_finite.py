@@ -122,6 +122,11 @@ def test_revelation_of_an_option_menu():
     pay = np.array([[0.0, 1.9], [0.5, 1.5]])
     rv = revelation(values, probs, alloc, pay)
     assert rv.strategy[0].tolist() == [0, 1]
+    assert rv.mechanism.kind == "separable", "the direct mechanism is audited with separable reports"
+    # histories of probability zero get no message: -1 there
+    rv0 = revelation(values, np.array([[0.5, 0.0], [0.0, 0.5]]), alloc, pay)
+    assert rv0.strategy[1][0, 1] == -1 and rv0.strategy[1][1, 0] == -1
+    assert rv0.strategy[1][0, 0] >= 0 and rv0.strategy[1][1, 1] >= 0
     assert rv.mechanism.revenue == pytest.approx(0.5 * 0.2 * 1.9 + 0.5 * (0.5 + 0.8 * 1.0))
     assert audit(rv.mechanism).gain <= TOL
 

@@ -16,7 +16,7 @@ Usage (the Makefile passes MODULES, SAMPLE and JOBS through):
     python tools/mutation.py                              # every module
     python tools/mutation.py --modules gittins distributions finite._audit
     python tools/mutation.py --modules gittins --sample 0.2   # a fixed fifth of the mutants
-    python tools/mutation.py --report-only               # rewrite the report from the work folders
+    python tools/mutation.py --report-only [--sample 0.2]  # rewrite the report from the work folders
 
 The report, benchmarks/mutation.json, has per module: killed (timeouts count as killed), survived (no test
 covering the mutant counts as survived), equivalent (reviewed, listed with a reason in
@@ -278,8 +278,12 @@ def main() -> None:
             rep = report(ran, modules)["modules"][module]
             print(f"   {module}: score {rep.get('score')} ({rep.get('killed')} killed, {rep.get('survived')} survived, "
                   f"{rep.get('equivalent')} equivalent) in {rep.get('run_seconds')} s", flush=True)
-    else:
-        ran = {m: {"sample": 1.0} for m in modules if statuses(WORK / m, m)}
+    else:  # the modules with results in their work folders, as sampled by --sample
+        ran = {}
+        for m in modules:
+            found = statuses(WORK / m, m)
+            if found:
+                ran[m] = {"sample": a.sample, "names": sampled(sorted(found), a.sample) if a.sample < 1 else []}
     out = report(ran, modules)
     below = [m for m, r in out["modules"].items() if "meets_target" in r and not r["meets_target"]]
     failed = [m for m, r in out["modules"].items() if r.get("status", "").startswith("failed")]
