@@ -638,3 +638,14 @@ def test_general_optimum_with_different_type_counts_per_period(m):
     static = optimal_mechanism(values, probs, kind="static").revenue
     separable = optimal_mechanism(values, probs, kind="separable").revenue
     assert general.revenue >= max(static, separable) - 1e-7
+
+
+def test_the_old_kind_name_is_refused_word_for_word():
+    from helpers import refuses
+
+    probs = np.full((2, 2), 0.25)
+    values = [[1.0, 2.0], [1.0, 2.0]]
+    alloc = [np.ones((2, 2)), np.ones((2, 2))]
+    refuses(lambda: make_mechanism(values, probs, alloc, np.zeros((2, 2)), kind="deferred"),
+            "kind='deferred' is now spelled kind='general' (Ashlagi, Daskalakis and Haghpanah's name for mechanisms "
+            "that allocate after the last report); got kind='deferred'")
