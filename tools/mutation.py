@@ -278,12 +278,16 @@ def main() -> None:
             rep = report(ran, modules)["modules"][module]
             print(f"   {module}: score {rep.get('score')} ({rep.get('killed')} killed, {rep.get('survived')} survived, "
                   f"{rep.get('equivalent')} equivalent) in {rep.get('run_seconds')} s", flush=True)
-    else:  # the modules with results in their work folders, as sampled by --sample
+    else:  # the modules with results in their work folders, each as sampled when it ran (the report says how)
+        old = json.loads(REPORT.read_text()).get("modules", {}) if REPORT.exists() else {}
         ran = {}
         for m in modules:
             found = statuses(WORK / m, m)
             if found:
-                ran[m] = {"sample": a.sample, "names": sampled(sorted(found), a.sample) if a.sample < 1 else []}
+                label = str(old.get(m, {}).get("status", ""))
+                sample = float(label.split()[1]) if label.startswith("sampled ") else a.sample
+                ran[m] = {"sample": sample, "names": sampled(sorted(found), sample) if sample < 1 else [],
+                          "run_seconds": old.get(m, {}).get("run_seconds")}
     out = report(ran, modules)
     below = [m for m, r in out["modules"].items() if "meets_target" in r and not r["meets_target"]]
     failed = [m for m, r in out["modules"].items() if r.get("status", "").startswith("failed")]
