@@ -226,6 +226,7 @@ def report(ran: dict[str, dict], modules: list[str]) -> dict:
         names = info.get("names") or []
         if names:
             st = {k: v for k, v in st.items() if k in set(names)}
+        wanted = len(st)
         st = {k: v for k, v in st.items() if v != "not checked"}
         if not st:
             out["modules"][module] = {"status": "not run"}
@@ -236,7 +237,8 @@ def report(ran: dict[str, dict], modules: list[str]) -> dict:
         total = len(st)
         score = killed / (total - len(equiv)) if total > len(equiv) else 1.0
         out["modules"][module] = {
-            "status": "run" if info.get("sample", 1.0) >= 1 else f"sampled {info['sample']}",
+            "status": ("run" if info.get("sample", 1.0) >= 1 else f"sampled {info['sample']}")
+                      + (f" (partial: {len(st)} of {wanted} mutants)" if len(st) < wanted else ""),
             "date": date.today().isoformat(),
             "run_seconds": info.get("run_seconds", previous.get("run_seconds") if previous else None),
             "total": total,
@@ -265,6 +267,8 @@ def main() -> None:
     ap.add_argument("--sample", type=float, default=1.0, help="fraction of each module's mutants to run (fixed subset)")
     ap.add_argument("--jobs", type=int, default=1, help="mutmut worker processes (--max-children)")
     ap.add_argument("--report-only", action="store_true", help="only rewrite the report from the work folders")
+    ap.add_argument("--sample-of", nargs="*", metavar="MODULE=FRACTION",
+                    help="with --report-only: the sample a module ran with, where the report does not say")
     a = ap.parse_args()
     modules = all_modules()
     chosen = modules if not a.modules else [m.removeprefix("mdlib.").removesuffix(".py").replace("/", ".") for m in a.modules]
@@ -279,6 +283,8 @@ def main() -> None:
             print(f"   {module}: score {rep.get('score')} ({rep.get('killed')} killed, {rep.get('survived')} survived, "
                   f"{rep.get('equivalent')} equivalent) in {rep.get('run_seconds')} s", flush=True)
     else:  # the modules with results in their work folders, each as sampled when it ran (the report says how)
+        EXPLICIT_SAMPLE = dict(item.split("=") for item in a.sample_of) if a.sample_of else {}
+        EXPLICIT_SAMPLE = {k: float(v) for k, v in EXPLICIT_SAMPLE.items()}
         old = json.loads(REPORT.read_text()).get("modules", {}) if REPORT.exists() else {}
         ran = {}
         for m in modules:
@@ -286,6 +292,7 @@ def main() -> None:
             if found:
                 label = str(old.get(m, {}).get("status", ""))
                 sample = float(label.split()[1]) if label.startswith("sampled ") else a.sample
+                sample = EXPLICIT_SAMPLE.get(m, sample)
                 ran[m] = {"sample": sample, "names": sampled(sorted(found), sample) if sample < 1 else [],
                           "run_seconds": old.get(m, {}).get("run_seconds")}
     out = report(ran, modules)
