@@ -17,3 +17,18 @@ settings.register_profile(
     database=None,
 )
 settings.load_profile("mdlib")
+
+
+# Under mutation testing (make mutation sets MUTANT_UNDER_TEST in each forked run), a table that the parent
+# process memoised would hide a mutant in the code that builds it: each test starts with empty caches.
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+
+if os.environ.get("MUTANT_UNDER_TEST"):
+    @pytest.fixture(autouse=True)
+    def _fresh_mdlib_caches():
+        import mdlib.virtual
+
+        mdlib.virtual._AD_CACHE.clear()
+        yield
