@@ -247,3 +247,20 @@ def test_handicap_auction_beats_the_static_benchmarks(sigma, n, reserve):
     hc = handicap_auction(UNIFORM_TAU, news, n, n_grid=5).revenue       # the revenue does not use the type grid
     assert hc >= second_price_revenue(value_distribution(UNIFORM_TAU, news), n, reserve) - 1e-7
     assert hc >= myerson_revenue(UNIFORM_TAU, n) - 1e-7
+
+
+def test_scalar_outputs_messages_and_simulation_fields(e2):
+    """A scalar type gives floats; a type outside the support is refused by name; the simulation's fields add up
+    (revenue = premiums + stage-two payments), also when the first type is unbounded (normal)."""
+    from scipy import stats
+
+    assert isinstance(e2.handicap(0.5), float) and isinstance(e2.win_probability(0.5), float)
+    assert e2.handicap(np.array([0.5])).shape == (1,) and e2.win_probability(np.array([[0.5]])).shape == (1, 1)
+    with pytest.raises(ValueError, match=r"^tau must lie in the support \[0, 1\] of first, got 2$"):
+        e2.payoff(2.0, 0.5)
+    sim = e2.simulate(200, np.random.default_rng(0))
+    assert sim.premium.shape == (200, 2)
+    np.testing.assert_allclose(sim.revenue, sim.premium.sum(1) + sim.stage_two_payment.sum(1))
+    normal = handicap_auction(stats.norm(0, 1), lambda t: stats.norm(t + 3, 1), 2, n_grid=41)
+    sim = normal.simulate(100, np.random.default_rng(1))
+    assert np.isfinite(sim.tau).all() and sim.tau.shape == (100, 2)
