@@ -274,7 +274,7 @@ def test_model_validation():
         DynamicModel(good_v, [np.tile(np.eye(3), (2, 1, 1))], 0.5)
     bad = np.tile(np.eye(2), (2, 1, 1))
     bad[1, 0] = [0.3, 0.3]
-    with pytest.raises(ValueError, match=r"transitions\[0\] rows must sum to 1"):
+    with pytest.raises(ValueError, match=r"^transitions\[0\] rows must sum to 1: row \[1, 0, :\] sums to 0\.6$"):
         DynamicModel(good_v, [bad], 0.5)
     with pytest.raises(ValueError, match=r"values\[0\] must be finite"):
         DynamicModel([np.full((2, 2), np.nan)], good_t, 0.5)
