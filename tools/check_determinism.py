@@ -2,7 +2,8 @@
 
 ``make test`` executes each chapter twice: once in the test step (``tools/run_chapters.py``, which
 keeps the executed notebooks in ``_build/nbval``) and once in the book build (which keeps them in
-``_build/jupyter_execute``). This script compares the two, output by output: text, HTML, LaTeX and
+``_build/jupyter_execute``, or its execution cache ``_build/.jupyter_cache`` for a page rebuilt from
+the cache). This script compares the two, output by output: text, HTML, LaTeX and
 images must be identical. Unseeded randomness, printed timings or dictionary-order accidents show
 up here. Some things are normalised away because they differ by design: the ids that ipywidgets
 gives its models, memory addresses in object reprs, and how printed text is split into chunks;
@@ -59,6 +60,26 @@ def outputs(nb: nbformat.NotebookNode) -> list[list[str]]:
     return cells
 
 
+def book_execution(source: Path, executed: Path, build: Path) -> nbformat.NotebookNode:
+    """The book build's execution of ``source``: its entry in the execution cache (``build/.jupyter_cache``)
+    when the page's code matches one, else the notebook the build wrote to ``jupyter_execute``.
+
+    A page rebuilt from the cache (its text changed, not its code) is written to ``jupyter_execute``
+    without outputs by MyST-NB, while the site shows the cached ones: the cache is what the book shows."""
+    cache_dir = build / ".jupyter_cache"
+    if cache_dir.is_dir():
+        import jupytext
+        from jupyter_cache import get_cache
+
+        try:
+            cache = get_cache(cache_dir)
+            record = cache.match_cache_notebook(jupytext.read(source))
+            return cache.get_cache_bundle(record.pk).nb
+        except KeyError:  # no cached execution with this code
+            pass
+    return nbformat.read(executed, as_version=4)
+
+
 def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
     """Differences between the book build's execution of ``source`` and the test step's."""
     page = source.relative_to(root).with_suffix(".ipynb")
@@ -68,7 +89,7 @@ def compare(source: Path, build: Path, root: Path = ROOT) -> list[str]:
         return [f"{page}: no executed notebook in {first.parent} (run `make html` first)"]
     if not second.exists():
         return [f"{page}: no executed notebook at {second} (run `make test-notebooks` first)"]
-    a, b = outputs(nbformat.read(first, as_version=4)), outputs(nbformat.read(second, as_version=4))
+    a, b = outputs(book_execution(source, first, build)), outputs(nbformat.read(second, as_version=4))
     if len(a) != len(b):
         return [f"{page}: {len(a)} code cells in the build, {len(b)} in the test run"]
     problems = []
