@@ -47,13 +47,14 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-# The steps run TEST_JOBS at a time (each step's own parallel parts use JOBS workers): a step that waits
-# on one core (the PDF's TeX, Chromium, a Sphinx build) overlaps with one that computes. Each step's log
-# is printed whole when it ends (--output-sync). TEST_JOBS=1 runs them one after another. Every process
-# computes on one thread (BLAS, OpenMP, numba): with more processes than cores, spinning worker threads
-# would slow all of them down; no result depends on the thread count.
+# The steps run one after another (each step's own parallel parts use JOBS workers). TEST_JOBS=3 overlaps
+# three steps after `make book` (a step that waits on one core, such as TeX or Chromium, beside one that
+# computes); on a clean clone, where the book build executes every chapter at the same time as the test
+# step, a chapter stalled that way, so it is not the default. Each step's log is printed whole when it
+# ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba): with more processes
+# than cores, spinning worker threads would slow all of them down; no result depends on the thread count.
 TEST_STEPS  := test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
-TEST_JOBS   ?= 3
+TEST_JOBS   ?= 1
 ONE_THREAD  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 test: $(STAMP)
 	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STEPS)
