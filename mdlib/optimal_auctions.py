@@ -384,7 +384,6 @@ def arrival_auction(values: Any, pmf: Any, rate: Any, discount: float, horizon: 
     fl = np.arange(2)[None, None, :]
     top = np.maximum(k_ + 1, bo)                                # best present, as a b-index
     wins = (k_ + 1 > bo) | ((k_ + 1 == bo) & (fl == 0))
-    Hn = np.zeros((K, K + 1, 2))                                # H after arrivals at t + 1
     win = np.zeros((T, K, K + 1))
     # P(tagged first among a same-period tie group of type k): E[1/(N+1) | N >= 1], N ~ Poisson(λ f_k)
     mk = lam[:, None] * f[None, :]
@@ -395,7 +394,7 @@ def arrival_auction(values: Any, pmf: Any, rate: Any, discount: float, horizon: 
         Ht = np.where(sold, wins.astype(float), 0.0) * np.ones((1, 1, 2))
         if t < T - 1:
             cont = np.zeros((K, K + 1, 2))
-            for M in range(K + 1):
+            for M in range(K + 1):                              # Hn: H after arrivals at t + 1
                 nb = np.maximum(bo, M) * np.ones((K, 1, 2), dtype=np.int64)
                 nf = np.where(M > bo, 0, fl) * np.ones((K, 1, 1), dtype=np.int64)
                 cont += pM[t + 1, M] * Hn[kk[:, None, None], nb, nf]

@@ -145,6 +145,16 @@ def test_static_posted_price_benchmark():
     assert pp.revenue == pytest.approx(pp.price * (1 - exact_cdf(pp.price)), abs=1e-9)
 
 
+@pytest.mark.parametrize("q", [1e-10, 1e-6, 1e-3, 0.3])
+def test_value_distribution_quantiles_in_both_tails(q):
+    """ppf and isf far in the tails: the mixture's cdf and sf there, by independent quadrature over tau."""
+    marg = value_distribution(UNIFORM_TAU, gaussian_news)
+    high, low = marg.isf(q), marg.ppf(q)
+    sf = integrate.quad(lambda t: stats.norm.sf(high, t, SIGMA), 0, 1, epsabs=0, epsrel=1e-12)[0]
+    cdf = integrate.quad(lambda t: stats.norm.cdf(low, t, SIGMA), 0, 1, epsabs=0, epsrel=1e-12)[0]
+    assert sf == pytest.approx(q, rel=1e-8) and cdf == pytest.approx(q, rel=1e-8)
+
+
 def test_multiplicative_news_is_a_posted_price():
     # v ~ Exp(mean tau), tau ~ U[1, 3]: psi = v (2 tau - 3) / tau, so types above 3/2 buy at strike 0
     c = optimal_option_contract(stats.uniform(1, 2), lambda t: stats.expon(scale=t))

@@ -64,7 +64,7 @@ MODULE_TESTS: dict[str, list[str]] = {
     "handicap": ["tests/test_handicap.py", "tests/test_bad_inputs.py"],
     "mdp": ["tests/test_mdp.py", "tests/test_bad_inputs.py"],
     "optimal_auctions": ["tests/test_optimal_auctions.py", "tests/test_bad_inputs.py"],
-    "options": ["tests/test_commitment.py", "tests/test_finite.py", "tests/test_screening.py", "tests/test_bad_inputs.py"],
+    "options": ["tests/test_screening.py", "tests/test_handicap.py", "tests/test_bad_inputs.py"],
     "pivot": ["tests/test_pivot.py", "tests/test_virtual_pivot.py", "tests/test_bad_inputs.py"],
     "plotting": ["tests/test_plotting.py", "tests/test_bad_inputs.py"],
     "sequential": ["tests/test_sequential.py", "tests/test_bad_inputs.py"],
