@@ -47,17 +47,19 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-# The steps run one after another (each step's own parallel parts use JOBS workers). TEST_JOBS=3 overlaps
-# three steps after `make book` (a step that waits on one core, such as TeX or Chromium, beside one that
-# computes); on a clean clone, where the book build executes every chapter at the same time as the test
-# step, a chapter stalled that way, so it is not the default. Each step's log is printed whole when it
+# TEST_JOBS steps run at a time (each step's own parallel parts use JOBS workers): a step that waits on
+# one core, such as TeX or Chromium, beside one that computes. Each step's log is printed whole when it
 # ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba): with more processes
 # than cores, spinning worker threads would slow all of them down; no result depends on the thread count.
+# Kernels: our own steps start theirs on IPC sockets (tools/kernels.py); the book build (Jupyter Book) and
+# the autograder (Otter) start theirs on TCP ports, where two processes starting kernels at once can be
+# given the same ports (a stalled chapter, seen once), so under `make test` those steps run one after
+# another (KERNELS_IN_TURN).
 TEST_STEPS  := test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
-TEST_JOBS   ?= 1
+TEST_JOBS   ?= 3
 ONE_THREAD  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 test: $(STAMP)
-	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STEPS)
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target KERNELS_IN_TURN=1 $(TEST_STEPS)
 	@echo "make test: all checks passed"
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked
@@ -112,7 +114,7 @@ test-pdf: html
 
 # The autograder (otter run) gives the reference solution full marks, a blank or wrong notebook less.
 # Three variants of each problem set are built and graded (in parallel, JOBS at a time).
-test-assignments: $(STAMP)
+test-assignments: $(STAMP) | $(if $(KERNELS_IN_TURN),test-book)
 	$(MAKE) assignments VARIANTS=3
 	REQUIRE_BUILT_ASSIGNMENTS=1 JOBS=$(JOBS) $(PIPELINE_TESTS) tests/test_assignments.py
 

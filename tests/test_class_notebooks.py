@@ -163,14 +163,14 @@ def test_the_test_step_runs_the_class_notebook_of_a_chapter(page):
 def test_problem_set_class_notebook_runs_top_to_bottom(name):
     """A problem set's class notebook has no solutions (the test step runs them), so it runs on its own.
     A chapter's class notebook runs in the test step (above)."""
-    from nbclient import NotebookClient
+    kernels = load_module("kernels", ROOT / "tools" / "kernels.py")  # IPC sockets: no TCP port to race for
 
     path = NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
     # run where the book runs the page (its folder), in a fresh kernel
     cwd = ROOT / "book" / ("problem_sets" if name.startswith("problem_sets_") else "")
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
+    kernels.execute(nb, cwd, 600)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
     print(f"{name}: {time.perf_counter() - start:.1f} s")

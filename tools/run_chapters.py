@@ -27,12 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 from class_notebooks import checks_isolated  # noqa: E402  (tools/ is not a package)
+from kernels import execute as execute_in_kernel  # noqa: E402
 CELL_TIMEOUT = 270.0  # seconds, as execute.timeout in _config.yml
 CHAPTER_TIMEOUT = 290.0  # seconds: a stalled kernel fails its chapter within 5 minutes
 
@@ -50,9 +50,7 @@ def execute(source: Path, cell_timeout: float = CELL_TIMEOUT) -> nbformat.Notebo
     The check cells run isolated (:func:`class_notebooks.checks_isolated`), so the visible cells run as in
     the class notebook: this one execution also stands for the class notebook's."""
     nb = checks_isolated(source)
-    NotebookClient(nb, timeout=int(cell_timeout), kernel_name="python3",
-                   resources={"metadata": {"path": str(source.parent)}}).execute()
-    return nb
+    return execute_in_kernel(nb, source.parent, int(cell_timeout))  # IPC: no TCP port to race for
 
 
 def execute_isolated(source: Path, target: Path, timeout: float = CHAPTER_TIMEOUT,
