@@ -690,8 +690,9 @@ def _posterior_mean(successes: int, trials: int) -> float:
     return (1 + successes) / (2 + trials)
 
 
-#: Posterior mean of the conversion rate in each private state (0 at the absorbing end).
-_AD_MEAN = np.array([_posterior_mean(s, n) for s, n in _AD_TRIALS] + [0.0])
+def _ad_mean() -> NDArray[np.float64]:
+    """Posterior mean of the conversion rate in each private state (0 at the absorbing end)."""
+    return np.array([_posterior_mean(s, n) for s, n in _AD_TRIALS] + [0.0])
 
 
 class AdAuction(NamedTuple):
@@ -781,7 +782,7 @@ def ad_auction_model(margins: Any, discount: float = 0.9) -> DynamicModel:
     values, transitions = [], []
     for i in range(n):
         val = np.zeros((n + 1, 8))
-        val[i + 1] = v[i] * _AD_MEAN
+        val[i + 1] = v[i] * _ad_mean()
         kern = np.tile(base, (n + 1, 1, 1))
         kern[i + 1] = shown
         values.append(val)

@@ -32,3 +32,15 @@ if os.environ.get("MUTANT_UNDER_TEST"):
 
         mdlib.virtual._AD_CACHE.clear()
         yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under mutation testing, skip the doctests of mutmut's copies of each function (``x_f__mutmut_7``, ...):
+    every copy carries the docstring, so the module's doctests would run once per mutant; the doctest of
+    the public function itself (which calls whichever mutant is active) stays."""
+    if not os.environ.get("MUTANT_UNDER_TEST"):
+        return
+    copies = [item for item in items if "__mutmut_" in item.name]
+    if copies:
+        config.hook.pytest_deselected(items=copies)
+        items[:] = [item for item in items if "__mutmut_" not in item.name]
