@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -27,7 +29,7 @@ from mdlib import (
     posted_price_revenue,
     value_distribution,
 )
-from helpers import SIGMA, UNIFORM_TAU, gaussian_news, uniform_news
+from helpers import SIGMA, UNIFORM_TAU, gaussian_news, refuses, uniform_news
 
 # UNIFORM_TAU, SIGMA, uniform_news and gaussian_news live in tests/helpers.py.
 
@@ -249,6 +251,20 @@ def test_not_monotone_is_flagged_and_not_ic():
         optimal_option_contract(BIMODAL, lambda t: stats.norm(t, 0.3), n_grid=41, strict=True)
 
 
+def test_ex_post_monotonicity_failure_is_located():
+    """Pareto news, log v ~ Exp(mean tau): I(tau, v) = v log(v) / tau rises faster than v, so
+    psi(tau, v) = v (1 - (1 - G)/g log(v) / tau) falls through zero at v = exp(tau g / (1 - G)).
+    With tau ~ U[0.2, 0.6], (1 - G)/g = 0.6 - tau; the diagnosis names the first grid type and the
+    crossing found by the scan of v (to its resolution, 2 %)."""
+    c = optimal_option_contract(stats.uniform(0.2, 0.4), lambda t: stats.pareto(1 / t), n_grid=41)
+    assert not c.monotone
+    found = re.match(r"ex-post monotonicity fails: psi\(tau, \.\) falls through zero at v = (\S+) for tau = (\S+) \(",
+                     c.diagnosis)
+    assert found, c.diagnosis
+    v0, t0 = float(found.group(1)), float(found.group(2))
+    assert t0 == pytest.approx(0.2) and v0 == pytest.approx(np.exp(t0 / (0.6 - t0)), rel=0.02)
+
+
 # --------------------------------------------------------------------------- properties
 @given(
     slope=st.floats(0.2, 3.0),
@@ -287,6 +303,26 @@ def test_monte_carlo_revenue(gauss):
 
 
 # --------------------------------------------------------------------------- validation
+def test_impulse_response_and_virtual_value_messages_and_shapes():
+    """Exact messages for the points, a family probed at three quantiles of ``first`` when it is given,
+    and the output's shape when one argument is a scalar and the other an array."""
+    def partial_family(t):
+        if t > 0.9:
+            raise RuntimeError("no law here")
+        return stats.norm(t, SIGMA)
+
+    refuses(lambda: impulse_response(partial_family, 0.5, 0.5, first=UNIFORM_TAU),
+            "second_given_first(0.99) failed: no law here")
+    assert impulse_response(partial_family, 0.5, 0.5) == pytest.approx(1.0)   # without first: no probe
+    refuses(lambda: impulse_response(gaussian_news, np.nan, 0.5), "tau must not contain NaN, got nan")
+    refuses(lambda: impulse_response(gaussian_news, 0.5, np.inf), "v must lie in (-inf, inf), got inf")
+    refuses(lambda: dynamic_virtual_value(UNIFORM_TAU, gaussian_news, 0.5, np.inf), "v must lie in (-inf, inf), got inf")
+    psi = dynamic_virtual_value(UNIFORM_TAU, gaussian_news, 0.5, np.array([0.1, 0.9]))
+    # Gaussian news: I = 1, so psi = v - (1 - G(tau))/g(tau) = v - 0.5
+    assert psi.shape == (2,) and np.allclose(psi, [-0.4, 0.4], atol=1e-9)
+    assert isinstance(dynamic_virtual_value(UNIFORM_TAU, gaussian_news, 0.5, 0.9), float)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="first must be"):
         optimal_option_contract(stats.poisson(3), gaussian_news)

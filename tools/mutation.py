@@ -161,7 +161,9 @@ def run_module(module: str, sample: float, jobs: int) -> dict:
         names = sampled(mutant_names(work, module), sample)
         if not names:
             return {"sample": sample, "run_seconds": 0.0}
-    print(f"== mutation: {module} ({len(names) if names else 'all'} mutants)", flush=True)
+    retest = _forget_survivors(work, module, names)
+    print(f"== mutation: {module} ({len(names) if names else 'all'} mutants; {retest} survivors of an earlier run "
+          "tried again)", flush=True)
     start = time.monotonic()
     log = work / "mutmut.log"
     with open(log, "w") as out:
@@ -172,6 +174,22 @@ def run_module(module: str, sample: float, jobs: int) -> dict:
         print(f"mutmut failed on {module} (exit {proc.returncode}); its log: {log}", flush=True)
         return {"sample": sample, "run_seconds": seconds, "names": names, "failed": f"mutmut exit {proc.returncode}"}
     return {"sample": sample, "run_seconds": seconds, "names": names}
+
+
+def _forget_survivors(work: Path, module: str, names: list[str]) -> int:
+    """Clear the cached result of every mutant (of ``names``, or all) that an earlier run did not kill, so that
+    tests added since get their chance; killed mutants keep their result (tests are only ever added)."""
+    meta_file = work / "mutants" / (module_path(module) + ".meta")
+    if not meta_file.exists():
+        return 0
+    meta = json.loads(meta_file.read_text())
+    st = statuses(work, module)
+    wanted = set(names) if names else set(st)
+    again = [k for k, v in st.items() if k in wanted and v not in ("killed", "timeout", "caught by type check", "not checked")]
+    for k in again:
+        meta["exit_code_by_key"][k] = None
+    meta_file.write_text(json.dumps(meta))
+    return len(again)
 
 
 # ---------------------------------------------------------------- the report
