@@ -9,7 +9,9 @@ pyproject.toml with a generated ``[tool.mutmut]`` table), so that
 * the numba kernels (mdlib/_bandit_kernels.py) run uncompiled (NUMBA_DISABLE_JIT=1) in their own run,
   while every other module keeps its compiled kernels;
 * a later run of one module keeps the results of the others (mutmut caches each mutant's result in its
-  work folder and reruns only what changed).
+  work folder and reruns only what changed), and tries the survivors of its own earlier run again (tests
+  may have been added since); the doctests of mutmut's copies of each function are skipped
+  (tests/conftest.py), as the public function's own doctest runs whichever mutant is active.
 
 Usage (the Makefile passes MODULES, SAMPLE and JOBS through):
 
