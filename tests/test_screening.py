@@ -336,6 +336,9 @@ def test_bad_input():
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(-t, 1))
     with pytest.raises(ValueError, match="smoothly"):
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(0.0 if t < 0.5 else 1.0, 0.3))
+    # a jump of 0.1, a few per cent of the quantiles' scale, is caught too
+    with pytest.raises(ValueError, match=r"^second_given_first must depend smoothly on tau: its quantiles jump by "):
+        optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(t + 0.1 * (t > 0.51), SIGMA), n_grid=41)
     with pytest.raises(ValueError, match="n_grid"):
         optimal_option_contract(UNIFORM_TAU, gaussian_news, n_grid=3)
     with pytest.raises(ValueError, match="n_grid"):
