@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from helpers import refuses
 from mdlib import SingleBuyerMenu, VirtualWeights, single_buyer_menu, virtual_weights
 
 S = sp.symbols("s", positive=True)
@@ -403,3 +404,18 @@ def test_distortion_never_fades():
     trade = 1 - menu.price(s) / s
     assert np.allclose(trade, 1 - 0.2 / (2 * s - 1), atol=1e-12)
     assert (trade[:-1] < 1 - 0.2 / s[:-1]).all() and trade[-1] == pytest.approx(1 - 0.2, abs=1e-12)
+
+
+@pytest.mark.parametrize("first, cost", [(stats.uniform(0, 1), 0.5), (stats.uniform(0, 2), 1.0), (stats.uniform(0, 1), 0.0)])
+def test_price_range_no_distortion_at_the_top(first, cost):
+    """The top type pays the cost per unit (no distortion at the top); the cut-off type, whose virtual value is 0,
+    would pay an infinite price; with cost 0 every contract has price 0."""
+    menu = single_buyer_menu(first, stats.expon(), cost, 0.9)
+    p_lo, p_hi = menu.price_range()
+    assert p_lo == pytest.approx(cost, abs=1e-12)
+    assert p_hi == (0.0 if cost == 0.0 else math.inf)
+
+
+def test_discrete_shock_with_a_negative_atom_is_refused_by_name():
+    refuses(lambda: single_buyer_menu(stats.uniform(0, 1), stats.randint(-1, 3), 0.5, 0.9),
+            "shock must be non-negative, got an atom at -1")
