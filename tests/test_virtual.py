@@ -419,3 +419,20 @@ def test_price_range_no_distortion_at_the_top(first, cost):
 def test_discrete_shock_with_a_negative_atom_is_refused_by_name():
     refuses(lambda: single_buyer_menu(stats.uniform(0, 1), stats.randint(-1, 3), 0.5, 0.9),
             "shock must be non-negative, got an atom at -1")
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-12])
+def test_adaptive_quadrature_against_closed_forms(tol):
+    """The menu's quadrature (a private helper, tested directly): the integral of sqrt(x), whose derivative is
+    unbounded at 0, over the panels [0, 0.3] and [0.3, 1], the cumulative integral at every refined edge, and
+    an error estimate within the tolerance asked for that does not understate the true error."""
+    from mdlib.virtual import _adaptive
+
+    primitive = lambda x: 2 / 3 * x**1.5  # noqa: E731
+    out, fine, cumulative, error = _adaptive(np.sqrt, np.array([0.0, 0.3, 1.0]), tol)
+    assert np.allclose(out, [primitive(0.3), primitive(1.0) - primitive(0.3)], rtol=0, atol=10 * tol)
+    assert fine[0] == 0.0 and fine[-1] == 1.0 and np.all(np.diff(fine) > 0) and 0.3 in fine
+    assert fine.size > 3, "the singular end is refined"
+    assert np.allclose(cumulative, primitive(fine), rtol=0, atol=10 * tol)
+    assert error <= 2 * tol
+    assert abs(out.sum() - 2 / 3) <= error + 1e-15
