@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from mdlib import handicap_auction, optimal_option_contract
-from helpers import SIGMA, UNIFORM_TAU, gaussian_news, uniform_news
+from helpers import SIGMA, UNIFORM_TAU, gaussian_news, refuses, uniform_news
 
 # UNIFORM_TAU, SIGMA, uniform_news and gaussian_news live in tests/helpers.py.
 
@@ -154,6 +154,35 @@ def test_simulation_reproduces_the_revenue(gauss2):
     # same seed, same auctions
     again = gauss2.simulate(1000, np.random.default_rng(7))
     assert np.array_equal(again.winner, gauss2.simulate(1000, np.random.default_rng(7)).winner)
+
+
+def test_simulated_premiums_handicaps_and_payments(gauss2):
+    """The simulation's premiums and handicaps are the auction's own (interpolated to 1e-6), the winner pays
+    his handicap plus the best rival handicapped bid (floored at 0), and revenue adds both stages."""
+    sim = gauss2.simulate(2000, np.random.default_rng(11))
+    assert np.allclose(sim.premium, gauss2.premium(sim.tau), atol=1e-6)
+    assert np.allclose(sim.value - sim.bid, gauss2.handicap(sim.tau), atol=1e-6)
+    rows = np.flatnonzero(sim.winner >= 0)
+    w = sim.winner[rows]
+    rival = np.maximum(sim.bid[rows, 1 - w], 0.0)
+    assert np.allclose(sim.stage_two_payment[rows, w], gauss2.handicap(sim.tau[rows, w]) + rival, atol=1e-6)
+    assert np.allclose(sim.revenue, sim.premium.sum(1) + sim.stage_two_payment.sum(1))
+
+
+def test_unbounded_first_type_is_simulated_within_its_quantiles():
+    """With tau ~ N(0, 1) the simulation draws types between the 1e-9 and 1 - 1e-9 quantiles."""
+    a = handicap_auction(stats.norm(0, 1), lambda t: stats.norm(t, SIGMA), 2, n_grid=41)
+    sim = a.simulate(5000, np.random.default_rng(3))
+    assert stats.norm.ppf(1e-9) <= sim.tau.min() < -2 and 2 < sim.tau.max() <= stats.norm.ppf(1 - 1e-9)
+    assert np.allclose(sim.premium, a.premium(sim.tau), atol=1e-5)
+
+
+def test_scalar_and_array_shapes_and_messages(gauss2):
+    for method in (gauss2.handicap, gauss2.win_probability, gauss2.premium):
+        assert isinstance(method(0.5), float)
+        assert method(np.array([[0.2, 0.4], [0.6, 0.8]])).shape == (2, 2)
+    refuses(lambda: gauss2.payoff(np.nan, 0.5), "tau must not contain NaN, got nan")
+    refuses(lambda: gauss2.payoff(0.5, 2.0), "report must lie in the support [0, 1] of first, got 2")
 
 
 def test_family_that_does_not_broadcast(gauss2):
