@@ -173,7 +173,9 @@ def test_unbounded_first_type_is_simulated_within_its_quantiles():
     """With tau ~ N(0, 1) the simulation draws types between the 1e-9 and 1 - 1e-9 quantiles."""
     a = handicap_auction(stats.norm(0, 1), lambda t: stats.norm(t, SIGMA), 2, n_grid=41)
     sim = a.simulate(5000, np.random.default_rng(3))
-    assert stats.norm.ppf(1e-9) <= sim.tau.min() < -2 and 2 < sim.tau.max() <= stats.norm.ppf(1 - 1e-9)
+    # 10,000 draws reach beyond the 0.1 % quantiles (the seed fixes them), not beyond the 1e-9 ones
+    assert stats.norm.ppf(1e-9) <= sim.tau.min() < stats.norm.ppf(1e-3)
+    assert stats.norm.ppf(1 - 1e-3) < sim.tau.max() <= stats.norm.ppf(1 - 1e-9)
     assert np.allclose(sim.premium, a.premium(sim.tau), atol=1e-5)
 
 
