@@ -23,7 +23,7 @@ from mdlib import (
     virtual_value,
 )
 
-from helpers import distributions
+from helpers import distributions, refuses
 
 
 # --------------------------------------------------------------------------- helpers
@@ -448,3 +448,18 @@ def test_a_constant_virtual_value_is_regular():
     # a density that drops at v = 1 (0.875, then 0.125) makes phi fall from 6/7 to 0: irregular
     drop = stats.Mixture([stats.Uniform(a=0, b=1), stats.Uniform(a=0, b=2)], weights=[0.75, 0.25])
     assert not is_regular(drop)
+
+
+def test_virtual_value_names_the_first_point_where_it_is_undefined():
+    """A distribution whose density is NaN at one point: virtual_value refuses and names that point."""
+    class Holey(stats.rv_continuous):
+        def _pdf(self, x):
+            return np.where(np.abs(x - 0.5) < 1e-12, np.nan, 1.0)
+
+        def _cdf(self, x):
+            return x
+
+    holey = Holey(a=0.0, b=1.0, name="holey")()
+    assert virtual_value(holey, 0.2) == pytest.approx(2 * 0.2 - 1)
+    refuses(lambda: virtual_value(holey, [0.2, 0.5, 0.7]),
+            "the virtual value of dist is not defined at v = 0.5 (sf or pdf returned NaN)")
