@@ -1,5 +1,5 @@
-"""Tests of mdlib.bandits: the dynamic second-price auction and the two-armed bandit and the
-virtual-index auction (the AR(1) sale and arrivals are tested with mdlib.optimal_auctions).
+"""Tests of mdlib.bandits: the dynamic second-price auction, the two-armed bandit and the virtual-index
+auction (the AR(1) stopping rule and the auction with arrivals are tested with mdlib.optimal_auctions).
 
 Order: closed forms and the licensing examples (a Beta arm against known values),
 then hypothesis properties on random frozen-when-idle bidders (Theorem 2 from the

@@ -1,4 +1,5 @@
-"""Tests of mdlib.optimal_auctions: the AR(1) sale, learning about arrivals, progressive screening."""
+"""Tests of mdlib.optimal_auctions: the AR(1) stopping rule and sale, the auction with arrivals, learning about
+arrivals, progressive screening."""
 
 import numpy as np
 import pytest
