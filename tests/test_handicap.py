@@ -192,7 +192,11 @@ def test_family_that_does_not_broadcast(gauss2):
     scalar_only = handicap_auction(UNIFORM_TAU, lambda t: stats.norm(float(t), SIGMA), 2, n_grid=41)
     assert scalar_only.revenue == pytest.approx(gauss2.revenue, abs=1e-9)
     assert np.allclose(scalar_only.premium([0.2, 0.9]), gauss2.premium([0.2, 0.9]), atol=1e-5)  # coarser grid
-    # its simulation draws values one type at a time: the same values as the broadcasting family's
+
+
+def test_simulation_with_a_family_that_does_not_broadcast(gauss2):
+    """Its simulation draws values one type at a time: the same values as the broadcasting family's."""
+    scalar_only = handicap_auction(UNIFORM_TAU, lambda t: stats.norm(float(t), SIGMA), 2, n_grid=41)
     one, other = scalar_only.simulate(300, np.random.default_rng(5)), gauss2.simulate(300, np.random.default_rng(5))
     assert np.allclose(one.value, other.value, rtol=0, atol=1e-12)
 
