@@ -185,7 +185,7 @@ def chromium(browser: str, prefix: list[str], page: Path, budget_ms: int, *actio
         *action,
         page.resolve().as_uri(),
     ]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # a busy machine is slow, a hung page still fails
     if result.returncode != 0:
         raise RuntimeError(f"chromium failed on {page}: {result.stderr[-2000:]}")
     return result.stdout
