@@ -21,6 +21,7 @@ CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort
 
 .PHONY: help venv book html vendor test test-lib test-notebooks test-book check-site check-determinism \
         lab pdf bench mutation constraints clean distclean student test-student test-pdf chapter-times assignments test-assignments \
+        assignments-variants \
         notebooks test-class-notebooks
 
 help:
@@ -47,21 +48,32 @@ book: html
 	@echo "The book is at: $(abspath $(BUILD)/html/index.html)"
 
 # ---------------------------------------------------------------- tests
-# TEST_JOBS steps run at a time (each step's own parallel parts use JOBS workers); the default is one after
-# another: on 2 cores the steps are CPU-bound, three at a time gained 7 % (654 s against 703 s after
-# `make book`) and once made a Chromium page run past its timeout. Each step's log is printed whole when it
-# ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba): with more processes
+# The steps run one after another in the order of TEST_STEPS, each using both cores (JOBS workers), except
+# for the builds that use one core: the PDF, the student edition and the problem sets' autograders are
+# built side by side, and the book build (`make html`, quick after `make book`) runs beside the library
+# tests (IN_TURN below; make -j$(TEST_JOBS)). On 2 cores the heavy steps are CPU-bound: running them side by
+# side gained 7 % and once made a Chromium page run past its timeout. Each step's log is printed whole when
+# it ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba): with more processes
 # than cores, spinning worker threads would slow all of them down; no result depends on the thread count.
 # Kernels: our own steps start theirs on IPC sockets (tools/kernels.py); the book build (Jupyter Book) and
 # the autograder (Otter) start theirs on TCP ports, where two processes starting kernels at once can be
-# given the same ports (a stalled chapter, seen once), so under `make test` those steps run one after
-# another (KERNELS_IN_TURN).
-TEST_STEPS  := test-lib test-notebooks test-class-notebooks test-book check-site check-determinism test-student test-pdf test-assignments
-TEST_JOBS   ?= 1
+# given the same ports (a stalled chapter, seen once): the order below never runs them side by side.
+TEST_STEPS  := test-lib test-notebooks check-determinism test-class-notebooks test-book test-pdf test-student \
+               check-site test-assignments
+TEST_JOBS   ?= 2
 ONE_THREAD  := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 test: $(STAMP)
-	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target KERNELS_IN_TURN=1 $(TEST_STEPS)
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target IN_TURN=1 $(TEST_STEPS)
 	@echo "make test: all checks passed"
+
+ifdef IN_TURN
+test-notebooks: | test-lib
+check-determinism: | test-notebooks
+test-class-notebooks: | check-determinism
+test-book: | test-class-notebooks
+test-pdf test-student assignments-variants: | test-book
+check-site: | test-pdf test-student assignments-variants
+endif
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked
 # pipeline (the build steps and what they build) are left out here and run by the step that builds.
@@ -115,9 +127,11 @@ test-pdf: html
 
 # The autograder (otter run) gives the reference solution full marks, a blank or wrong notebook less.
 # Three variants of each problem set are built and graded (in parallel, JOBS at a time).
-test-assignments: $(STAMP) | $(if $(KERNELS_IN_TURN),test-book)
-	$(MAKE) assignments VARIANTS=3
+test-assignments: assignments-variants | $(if $(IN_TURN),check-site)
 	REQUIRE_BUILT_ASSIGNMENTS=1 JOBS=$(JOBS) $(PIPELINE_TESTS) tests/test_assignments.py
+
+assignments-variants: $(STAMP)
+	$(MAKE) assignments VARIANTS=3
 
 # ---------------------------------------------------------------- extras
 # Each problem set as a student notebook + an Otter-Grader autograder, in _build/assignments/<set>/;

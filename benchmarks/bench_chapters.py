@@ -96,7 +96,7 @@ def main() -> int:
         passed = code == 0 and seconds <= MAKE_TEST_TARGET_S
         ok &= passed
         rows.append((f"make test after make book (exit {code})", seconds, MAKE_TEST_TARGET_S, passed))
-        print("make test, each recipe line's wall time (steps overlap: TEST_JOBS at a time):")
+        print("make test, each recipe line's wall time (the one-core builds overlap, see the Makefile):")
         for took, command in steps[:15]:
             print(f"  {took:7.1f}  {command}")
     if args.json:

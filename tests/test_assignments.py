@@ -67,16 +67,33 @@ def built(source: Path) -> Path:
     return where
 
 
-def grade(where: Path, submission: nbformat.NotebookNode, tmp_path: Path, label: str) -> dict[str, tuple[float, float]]:
-    """(score, max score) of each graded question, from ``otter run`` with the autograder zip."""
+def _otter_run(autograder: str, submission: str, output_dir: str) -> None:
+    """``otter run -a AUTOGRADER -o OUTPUT_DIR SUBMISSION`` in this process: the command's own code
+    (:func:`otter.run.main`), without a new interpreter importing Otter for every submission."""
+    import contextlib
+
+    from otter.run import main as otter_run
+
+    os.environ["MPLBACKEND"] = "Agg"  # the grading kernel inherits it
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        otter_run(submission, autograder=autograder, output_dir=output_dir, no_logo=True)
+
+
+def grade(where: Path, submission: nbformat.NotebookNode, tmp_path: Path, label: str, pool=None) -> dict[str, tuple[float, float]]:
+    """(score, max score) of each graded question, from Otter's ``otter run`` with the autograder zip: in
+    ``pool`` (worker processes, as Otter changes the working directory while it grades), else in a process
+    of its own."""
     (autograder,) = sorted((where / "autograder").glob("*-autograder_*.zip"))[-1:]
     run = tmp_path / label
     run.mkdir()
     path = run / "submission.ipynb"
     nbformat.write(submission, path)
-    env = {**os.environ, "MPLBACKEND": "Agg", "PATH": f"{OTTER.parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run([str(OTTER), "run", "--no-logo", "-a", str(autograder), "-o", str(run), str(path)],
-                   check=True, capture_output=True, text=True, env=env, cwd=run)
+    if pool is None:
+        env = {**os.environ, "MPLBACKEND": "Agg", "PATH": f"{OTTER.parent}{os.pathsep}{os.environ['PATH']}"}
+        subprocess.run([str(OTTER), "run", "--no-logo", "-a", str(autograder), "-o", str(run), str(path)],
+                       check=True, capture_output=True, text=True, env=env, cwd=run)
+    else:
+        pool.submit(_otter_run, str(autograder), str(path), str(run)).result()
     tests = json.loads((run / "results.json").read_text())["tests"]
     return {t["name"]: (t["score"], t["max_score"]) for t in tests if "max_score" in t and t["name"] != "Public Tests"}
 
@@ -128,19 +145,26 @@ def submissions(source: Path) -> dict[str, nbformat.NotebookNode]:
 
 @pytest.fixture(scope="session")
 def grades(tmp_path_factory) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
-    """Every submission of every built problem set graded by ``otter run``, JOBS at a time (one pool for all)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Every submission of every built problem set graded by ``otter run``, JOBS at a time (one pool for all:
+    JOBS worker processes, each importing Otter once and grading its share of the submissions)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     jobs = [(source, label, nb) for source in SETS for label, nb in submissions(source).items()]
     root = tmp_path_factory.mktemp("grades")
+    workers = int(os.environ.get("JOBS", "2"))
+    # spawned workers: a fresh interpreter each (the test process's threads and state do not come along)
+    os.environ["PATH"] = f"{OTTER.parent}{os.pathsep}{os.environ['PATH']}"
+    context = multiprocessing.get_context("spawn")
 
-    def one(job):
-        source, label, nb = job
-        run = root / source.stem
-        run.mkdir(exist_ok=True)
-        return grade(OUT / source.stem, nb, run, label)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as graders, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        def one(job):
+            source, label, nb = job
+            run = root / source.stem
+            run.mkdir(exist_ok=True)
+            return grade(OUT / source.stem, nb, run, label, graders)
 
-    with ThreadPoolExecutor(max_workers=int(os.environ.get("JOBS", "2"))) as pool:
         results = list(pool.map(one, jobs))
     out: dict = {source.stem: {} for source in SETS}
     for (source, label, _), scores in zip(jobs, results):

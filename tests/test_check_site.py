@@ -118,8 +118,9 @@ def test_an_accessible_page_passes_axe(tmp_path, capsys):
 
 
 def test_axe_results_are_read_from_the_dom():
-    assert "axe.min.js" in check_site.with_axe("<html><body><p>x</p></body></html>")
-    assert check_site.with_axe("<p>x</p></body>").index("axe.run") < check_site.with_axe("<p>x</p></body>").index("</body>")
+    assert "axe.min.js" in check_site.with_runner("<html><body><p>x</p></body></html>")
+    assert check_site.with_runner("<p>x</p></body>").index("axe.run") < check_site.with_runner("<p>x</p></body>").index("</body>")
+    assert "axe.min.js" not in check_site.with_runner("<html><body><p>x</p></body></html>", axe=False)
     dom = ('<pre id="axe-results">[{"id": "image-alt", "impact": "critical", "help": "h", "targets": ["img"]},'
            ' {"id": "region", "impact": "moderate", "help": "h", "targets": ["p"]}]</pre>').replace('"', "&quot;")
     dom = dom.replace("<pre id=&quot;axe-results&quot;>", '<pre id="axe-results">')
