@@ -15,6 +15,8 @@ STAMP       := $(VENV)/.installed
 BUILD       := _build
 NBDIR       := $(BUILD)/nbval
 JOBS        ?= 2
+# chapters executed at a time by make test-notebooks: while one kernel starts, two compute (83 s against 92 s with 2)
+CHAPTER_JOBS ?= 3
 JB_FLAGS    := -W -n --keep-going
 # Chapters are MyST-markdown notebooks: every book/**/*.md with a code cell.
 CHAPTERS     = $(shell grep -l -r --include='*.md' '^```{code-cell}' book | sort)
@@ -88,7 +90,7 @@ test-lib: vendor
 # (no MPLBACKEND=Agg: the kernel's inline backend gives the figures the book build gets).
 test-notebooks: $(STAMP)
 	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
-	$(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(JOBS) $(CHAPTERS)
+	$(PY) tools/run_chapters.py --out $(NBDIR) --jobs $(CHAPTER_JOBS) $(CHAPTERS)
 
 # Every class notebook (make notebooks): no assert statement; each problem set's run top to bottom in a fresh
 # kernel, no error (a chapter's class notebook runs in test-notebooks, whose check cells run isolated).
