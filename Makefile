@@ -52,11 +52,13 @@ book: html
 # ---------------------------------------------------------------- tests
 # The steps run one after another in the order of TEST_STEPS, each using both cores (JOBS workers), except
 # for the builds that use one core: the PDF, the student edition and the problem sets' autograders are
-# built side by side, and the book build (`make html`, quick after `make book`) runs beside the library
-# tests (IN_TURN below; make -j$(TEST_JOBS)). On 2 cores the heavy steps are CPU-bound: running them side by
-# side gained 7 % and once made a Chromium page run past its timeout. Each step's log is printed whole when
-# it ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba): with more processes
-# than cores, spinning worker threads would slow all of them down; no result depends on the thread count.
+# built side by side (IN_TURN below; make -j$(TEST_JOBS)). The book build runs after the chapters step: on a
+# fresh clone it executes every chapter, and beside the library tests (whose workers compile and cache the
+# numba kernels the first chapters load) one of its kernels died. On 2 cores the heavy steps are CPU-bound:
+# running them side by side gained 7 % and once made a Chromium page run past its timeout. Each step's log
+# is printed whole when it ends (--output-sync). Every process computes on one thread (BLAS, OpenMP, numba):
+# with more processes than cores, spinning worker threads would slow all of them down; no result depends
+# on the thread count.
 # Kernels: our own steps start theirs on IPC sockets (tools/kernels.py); the book build (Jupyter Book) and
 # the autograder (Otter) start theirs on TCP ports, where two processes starting kernels at once can be
 # given the same ports (a stalled chapter, seen once): the order below never runs them side by side.
@@ -70,6 +72,7 @@ test: $(STAMP)
 
 ifdef IN_TURN
 test-notebooks: | test-lib
+html: | test-notebooks
 check-determinism: | test-notebooks
 test-class-notebooks: | check-determinism
 test-book: | test-class-notebooks
