@@ -463,9 +463,11 @@ class _MarginalValue(stats.rv_continuous):
 
     def _mix(self, fn: str, x: Any) -> Any:
         x = np.asarray(x, dtype=float)
+        at_once = self._state.get("values")  # every component's fn at x in one array, if the state has it
+        rows = at_once(fn, x) if at_once is not None else (getattr(d, fn)(x) for d in self._d)
         out = np.zeros_like(x)
-        for w, d in zip(self._w, self._d):
-            out = out + w * getattr(d, fn)(x)
+        for w, row in zip(self._w, rows):
+            out = out + w * row
         return out
 
     def _cdf(self, x: Any) -> Any:

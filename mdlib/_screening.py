@@ -14,9 +14,11 @@ from numpy.typing import NDArray
 from scipy import integrate
 
 from ._validation import as_real_array, format_number
-from ._scipy import _as_dist, _Dist, _quiet
+from ._scipy import _as_dist, _classify, _Dist, _quiet
 
 _STEP = np.cbrt(np.finfo(float).eps)  # relative step of the tau-derivative
+# The new-style scipy.stats names of the legacy methods.
+_NEW_STYLE = {"cdf": "cdf", "sf": "ccdf", "pdf": "pdf", "ppf": "icdf", "isf": "iccdf"}
 
 
 class _Model:
@@ -42,6 +44,7 @@ class _Model:
         self.h = float(_STEP * self.G.scale)
         self.tau_lo, self.tau_hi = self.G.lo, self.G.hi
         self._cache: dict[float, _Dist] = {}
+        self._broadcasts: bool | None = None  # whether the family takes an array of types (None: not yet known)
         if need_mean:
             self.G.require_finite_mean(need_mean, "first")
         if probe or need_mean:
@@ -70,14 +73,26 @@ class _Model:
             self._cache[tau] = d
         return d
 
-    def stencil(self, tau: float) -> list[tuple[float, float]]:
-        """Points and weights of the derivative in tau (central, or one-sided at an end)."""
+    def stencil(self, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Points and weights of the derivative in tau at each type, shape ``(3,) + tau.shape``: central
+        (the third weight zero), or one-sided and second order at an end of the support of tau."""
+        tau = np.asarray(tau, dtype=float)
         h = self.h
-        if tau - h < self.tau_lo:
-            return [(tau, -1.5 / h), (tau + h, 2.0 / h), (tau + 2 * h, -0.5 / h)]
-        if tau + h > self.tau_hi:
-            return [(tau, 1.5 / h), (tau - h, -2.0 / h), (tau - 2 * h, 0.5 / h)]
-        return [(tau + h, 0.5 / h), (tau - h, -0.5 / h)]
+        low = tau - h < self.tau_lo
+        high = ~low & (tau + h > self.tau_hi)
+        side = np.where(high, -1.0, 1.0)  # the direction of a one-sided stencil
+        one_sided = low | high
+        pts = np.stack([
+            np.where(one_sided, tau, tau + h),
+            np.where(one_sided, tau + side * h, tau - h),
+            np.where(one_sided, tau + 2 * side * h, tau),
+        ])
+        wts = np.stack([
+            np.where(one_sided, -1.5 * side / h, 0.5 / h),
+            np.where(one_sided, 2.0 * side / h, -0.5 / h),
+            np.where(one_sided, -0.5 * side / h, 0.0),
+        ])
+        return pts, wts
 
     def inverse_hazard(self, tau: NDArray[np.float64]) -> NDArray[np.float64]:
         """(1 - G) / g, computed as exp(log S - log g); zero at the top of the support."""
@@ -90,27 +105,90 @@ class _Model:
             raise ValueError(f"first must have a positive density on its support, got g = 0 at tau = {format_number(bad)}")
         return out
 
-    def quantiles(self, tau: float, u: NDArray[np.float64], upper: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
-        """Z(tau, .) and dZ/dtau at quantiles: ``u`` is u where not ``upper`` and q = 1 - u where ``upper``."""
-        u = np.asarray(u, dtype=float)
+    def values(self, tau: NDArray[np.float64], x: NDArray[np.float64], method: str) -> NDArray[np.float64]:
+        """``method`` (``"cdf"``, ``"sf"``, ``"pdf"``, ``"ppf"`` or ``"isf"``) of the law of v given
+        ``tau[i]`` at ``x[i]``, elementwise (``tau`` and ``x`` of one shape).
 
-        def z_of(d: _Dist) -> NDArray[np.float64]:
-            if not upper.any():
-                return d.ppf(u)
-            if upper.all():
-                return d.isf(u)
-            out = np.empty_like(u)
-            lo = ~upper
-            out[lo] = d.ppf(u[lo])
-            out[upper] = d.isf(u[upper])
+        Several types at once take one call of the family with an array of types when the family
+        accepts one (its first such answer is compared with the per-type law); otherwise, or where
+        that call gives NaN (invalid parameters at some type: the per-type law says which), the
+        law of each type is built and validated on its own, and cached.
+        """
+        tau = np.asarray(tau, dtype=float)
+        x = np.asarray(x, dtype=float)
+        if tau.size == 0:
+            return np.empty(x.shape)
+        first = float(tau.flat[0])
+        if np.all(tau == first):
+            return getattr(self.dist(first), method)(x)
+        if self._broadcasts is not False:
+            out = self._values_at_once(tau, x, method)
+            if out is not None:
+                return out
+        flat_tau, flat_x = tau.ravel(), x.ravel()
+        order = np.argsort(flat_tau, kind="stable")
+        starts = np.flatnonzero(np.diff(flat_tau[order], prepend=np.nan) != 0)  # where each distinct type begins
+        out = np.empty(flat_x.shape)
+        for group in np.split(order, starts[1:]):
+            out[group] = getattr(self.dist(float(flat_tau[group[0]])), method)(flat_x[group])
+        return out.reshape(x.shape)
+
+    def _values_at_once(self, tau: NDArray[np.float64], x: NDArray[np.float64], method: str) -> NDArray[np.float64] | None:
+        try:
+            with _quiet():
+                raw = self.cond(tau)
+                name = method if _classify(raw) == "legacy" else _NEW_STYLE[method]
+                out = np.asarray(getattr(raw, name)(x), dtype=float)
+        except Exception:  # noqa: BLE001 - the family does not take an array of types
+            self._broadcasts = False
+            return None
+        if out.shape != x.shape:
+            self._broadcasts = False
+            return None
+        if np.any(np.isnan(out) & ~np.isnan(x)):
+            return None
+        if self._broadcasts is None:  # the first answer: one element against the per-type law
+            i = x.size // 2
+            ref = float(getattr(self.dist(float(tau.flat[i])), method)(x.flat[i : i + 1])[0])
+            got = float(out.flat[i])
+            self._broadcasts = got == ref or abs(got - ref) <= 1e-12 * (abs(ref) + 1.0)
+            if not self._broadcasts:
+                return None
+        return out
+
+    def quantiles_at(self, tau: NDArray[np.float64], x: NDArray[np.float64], upper: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
+        """Z(tau[i], .) and dZ/dtau at quantile levels, elementwise: ``x`` is u where not ``upper``
+        and q = 1 - u where ``upper`` (tau, x and upper of one shape)."""
+        tau = np.asarray(tau, dtype=float)
+        x = np.asarray(x, dtype=float)
+        upper = np.broadcast_to(np.asarray(upper, dtype=bool), x.shape)
+
+        def z_at(t: NDArray[np.float64], sel: NDArray[np.bool_]) -> NDArray[np.float64]:
+            out = np.empty(int(sel.sum()))
+            up = upper[sel]
+            if (~up).any():
+                out[~up] = self.values(t[sel][~up], x[sel][~up], "ppf")
+            if up.any():
+                out[up] = self.values(t[sel][up], x[sel][up], "isf")
             return out
 
-        z = z_of(self.dist(tau))
-        dz = np.zeros_like(u)
+        everywhere = np.ones(x.shape, dtype=bool)
+        z = z_at(tau, everywhere).reshape(x.shape)
+        pts, wts = self.stencil(tau)
+        dz = np.zeros(x.shape)
         with _quiet():  # inf - inf at an infinite end of the support gives nan there, unused
-            for t, w in self.stencil(tau):
-                dz += w * (z if t == tau else z_of(self.dist(t)))
+            for t, w in zip(pts, wts):
+                zt = z.copy()
+                other = (w != 0) & (t != tau)
+                if other.any():
+                    zt[other] = z_at(t, other)
+                dz += np.where(w != 0, w * zt, 0.0)
         return z, dz
+
+    def quantiles(self, tau: float, u: NDArray[np.float64], upper: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:
+        """Z(tau, .) and dZ/dtau at quantiles of one type: ``u`` is u where not ``upper`` and q = 1 - u where ``upper``."""
+        u = np.asarray(u, dtype=float)
+        return self.quantiles_at(np.full(u.shape, float(tau)), u, upper)
 
     def check_tau(self, tau: Any, name: str = "tau") -> tuple[NDArray[np.float64], bool]:
         arr, scalar = as_real_array(tau, name)

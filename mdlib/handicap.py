@@ -45,29 +45,9 @@ class HandicapSimulation(NamedTuple):
     """The seller's revenue in each auction (premiums plus stage-two payments)."""
 
 
-def _batch_cdf(m: _Model, taus: NDArray[np.float64], x: NDArray[np.float64], fn: str = "cdf") -> NDArray[np.float64]:
+def _per_type(m: _Model, taus: NDArray[np.float64], x: NDArray[np.float64], fn: str = "cdf") -> NDArray[np.float64]:
     """``fn`` of v | tau_k at x[k, :] (one row per type), vectorised when the family takes arrays."""
-    try:
-        with _quiet():
-            raw = m.cond(taus[:, None])
-            out = np.asarray(getattr(raw, fn)(x), dtype=float)
-        if out.shape == x.shape:
-            return out
-    except Exception:  # noqa: BLE001 - the family does not broadcast: fall back to a loop
-        pass
-    return np.vstack([getattr(m.dist(float(t)), fn)(row) for t, row in zip(taus, x)])
-
-
-def _batch_ppf(m: _Model, taus: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Quantiles of v | tau_j at u_j (elementwise), vectorised when the family takes arrays."""
-    try:
-        with _quiet():
-            out = np.asarray(m.cond(taus).ppf(u), dtype=float)
-        if out.shape == taus.shape:
-            return out
-    except Exception:  # noqa: BLE001
-        pass
-    return np.array([float(m.dist(float(t)).ppf(np.array([uu]))[0]) for t, uu in zip(taus, u)])
+    return m.values(np.broadcast_to(taus[:, None], x.shape), x, fn)
 
 
 def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -75,17 +55,12 @@ def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64]
     tau = np.asarray(tau, dtype=float)
     u = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
     lam = m.inverse_hazard(tau)
-    # the derivative in tau of the quantiles, one stencil per type (padded to three points)
-    pts = np.empty((3, tau.size))
-    wts = np.zeros((3, tau.size))
-    for j, t in enumerate(tau):
-        st = m.stencil(float(t))
-        for i in range(3):
-            pts[i, j], wts[i, j] = st[i] if i < len(st) else (st[0][0], 0.0)
+    # the derivative in tau of the quantiles, one stencil per type
+    pts, wts = m.stencil(tau)
     dz = np.zeros((tau.size, u.size))
     with _quiet():
         for i in range(3):
-            dz += wts[i][:, None] * _batch_cdf(m, pts[i], np.broadcast_to(u, (tau.size, u.size)).copy(), "ppf")
+            dz += wts[i][:, None] * _per_type(m, pts[i], np.broadcast_to(u, (tau.size, u.size)).copy(), "ppf")
     bad = ~np.all(np.isfinite(dz), axis=1)
     if bad.any():
         raise ValueError(
@@ -161,7 +136,7 @@ class HandicapAuction:
         """Expected stage-two surplus E[(v - h - M)^+ | tau] and Pr(win | tau) with handicaps h
         (and, if ``payment``, the expected stage-two payment E[(h + M) 1{v - h > M} | tau])."""
         x = self._x
-        sf = _batch_cdf(self._model, tau, x[None, :] + h[:, None], "sf")
+        sf = _per_type(self._model, tau, x[None, :] + h[:, None], "sf")
         surplus = integrate.simpson(sf * self._Hn1[None, :], x=x, axis=1)
         # Pr(v - h > M) by parts: the atom of M at 0, then the density of M (smooth: a mixture over tau)
         win = sf[:, 0] * self._Hn1[0] + integrate.simpson(sf * self._dHn1[None, :], x=x, axis=1)
@@ -222,7 +197,7 @@ class HandicapAuction:
         h_grid = _handicaps(m, grid)[0]
         a_grid = np.asarray(self.premium(grid), dtype=float)
         tau = np.clip(m.G.ppf(rng.random((n_a, n))), lo, hi)
-        value = _batch_ppf(m, tau.ravel(), rng.random(n_a * n)).reshape(n_a, n)
+        value = m.values(tau.ravel(), rng.random(n_a * n), "ppf").reshape(n_a, n)
         h = interpolate.CubicSpline(grid, h_grid)(tau)
         premium = interpolate.CubicSpline(grid, a_grid)(tau)
         bid = value - h
@@ -339,7 +314,7 @@ def handicap_auction(
     # range of positive bids
     top_q = 1e-13
     with _quiet():
-        tops = _batch_cdf(m, t_nodes, np.full((t_nodes.size, 1), top_q), "isf")[:, 0] - h_nodes
+        tops = _per_type(m, t_nodes, np.full((t_nodes.size, 1), top_q), "isf")[:, 0] - h_nodes
     x_max = float(np.max(tops[np.isfinite(tops)])) if np.any(np.isfinite(tops)) else 0.0
     x_max = max(x_max, 1e-9 * (1.0 + m.G.scale))
     x = np.linspace(0.0, x_max, 4001)
@@ -349,8 +324,8 @@ def handicap_auction(
         t_ = m.G.ppf(u_)
         h_ = h_nodes if u_ is u_nodes else _handicaps(m, t_)[0]
         shifted = xs[None, :] + h_[:, None]
-        cdf = _batch_cdf(m, t_, shifted, "cdf")
-        pdf = _batch_cdf(m, t_, shifted, "pdf")
+        cdf = _per_type(m, t_, shifted, "cdf")
+        pdf = _per_type(m, t_, shifted, "pdf")
         return np.clip(w_ @ cdf, 0.0, 1.0), w_ @ pdf
 
     H, h_density = bid_cdf((u_nodes, w_nodes), x)

@@ -69,6 +69,10 @@ _BREAKS = np.array([0.0, 1e-16, 1e-14, 1e-12, 1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-
 _SCAN_TAIL = np.array([1e-300, 1e-100, 1e-30, 1e-16, 1e-12, 1e-9, 1e-6, 1e-4, 1e-3])
 _SCAN_LOW = np.concatenate([[0.0], _SCAN_TAIL, np.linspace(0.005, 0.5, 100)])
 _SCAN_HIGH = np.concatenate([[0.0], _SCAN_TAIL, np.linspace(0.005, 0.495, 99)])[::-1]  # q, so v increases
+# Interior types evaluated at once in each round of the search for a change of regime.
+_SPLIT = 15
+_SCAN_U = np.concatenate([_SCAN_LOW, _SCAN_HIGH])
+_SCAN_UPPER = np.concatenate([np.zeros(_SCAN_LOW.size, bool), np.ones(_SCAN_HIGH.size, bool)])
 
 
 class NotMonotoneError(ValueError):
@@ -112,112 +116,141 @@ def _panel_nodes(lo: NDArray[np.float64], hi: NDArray[np.float64]) -> tuple[NDAr
     return nodes.reshape(len(lo), -1), weights.reshape(len(lo), -1)
 
 
-def _tail_integrals(m: _Model, tau: float, u_lo: NDArray, q_lo: NDArray) -> tuple[NDArray, NDArray]:
-    """For each lower limit (u_lo, q_lo = 1 - u_lo): int_{u_lo}^1 Z du and int_{u_lo}^1 dZ/dtau du."""
-    lo_half = np.where(u_lo < 0.5, u_lo, 0.5)
-    nl, wl = _panel_nodes(lo_half, np.full_like(u_lo, 0.5))
-    nu, wu = _panel_nodes(np.zeros_like(q_lo), np.minimum(q_lo, 0.5))
-    shape = nl.shape
+def _tail_integrals(m: _Model, tau: NDArray[np.float64], u_lo: NDArray, q_lo: NDArray) -> tuple[NDArray, NDArray]:
+    """For each type tau[i] and lower limit (u_lo[i, j], q_lo[i, j] = 1 - u_lo[i, j]):
+    int_{u_lo}^1 Z du and int_{u_lo}^1 dZ/dtau du, each of shape ``u_lo.shape``."""
+    shape = u_lo.shape
+    u_flat, q_flat = u_lo.ravel(), q_lo.ravel()
+    lo_half = np.where(u_flat < 0.5, u_flat, 0.5)
+    nl, wl = _panel_nodes(lo_half, np.full_like(u_flat, 0.5))
+    nu, wu = _panel_nodes(np.zeros_like(q_flat), np.minimum(q_flat, 0.5))
+    per_type = np.repeat(np.repeat(tau, shape[1]), nl.shape[1])
     nodes = np.concatenate([nl.ravel(), nu.ravel()])
     upper = np.concatenate([np.zeros(nl.size, bool), np.ones(nu.size, bool)])
-    z, dz = m.quantiles(tau, nodes, upper)
-    zl, zu = z[: nl.size].reshape(shape), z[nl.size :].reshape(nu.shape)
-    dl, du = dz[: nl.size].reshape(shape), dz[nl.size :].reshape(nu.shape)
+    z, dz = m.quantiles_at(np.concatenate([per_type, per_type]), nodes, upper)
+    zl, zu = z[: nl.size].reshape(nl.shape), z[nl.size :].reshape(nu.shape)
+    dl, du = dz[: nl.size].reshape(nl.shape), dz[nl.size :].reshape(nu.shape)
     with _quiet():
         s = np.where(wl > 0, wl * zl, 0.0).sum(1) + np.where(wu > 0, wu * zu, 0.0).sum(1)
         d = np.where(wl > 0, wl * dl, 0.0).sum(1) + np.where(wu > 0, wu * du, 0.0).sum(1)
-    return s, d
+    return s.reshape(shape), d.reshape(shape)
 
 
-def _pointwise(m: _Model, tau: float, lam: float) -> _Point:
-    """Strike, exercise probability, call value, surplus and rent slope of ex-ante type tau."""
-    d0 = m.dist(tau)
-    u = np.concatenate([_SCAN_LOW, _SCAN_HIGH])
-    upper = np.concatenate([np.zeros(_SCAN_LOW.size, bool), np.ones(_SCAN_HIGH.size, bool)])
-    z, dz = m.quantiles(tau, u, upper)
+def _scan(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray, NDArray, NDArray]:
+    """Z and dZ/dtau of each type on the scan grid, rows in the order of ``tau``; raises for the first
+    type whose quantiles have no finite derivative in tau or decrease in tau."""
+    n = tau.size
+    z, dz = m.quantiles_at(np.repeat(tau, _SCAN_U.size), np.tile(_SCAN_U, n), np.tile(_SCAN_UPPER, n))
+    z, dz = z.reshape(n, -1), dz.reshape(n, -1)
     ok = np.isfinite(z)
-    if np.any(np.isnan(dz[ok])) or np.any(np.isinf(dz[ok])):
-        raise ValueError(
-            f"second_given_first must depend smoothly on tau: the quantiles of v given tau have no "
-            f"finite derivative in tau at tau = {format_number(tau)}"
-        )
-    if np.any(dz[ok] < -1e-6 * (1.0 + np.abs(z[ok]))):
-        j = int(np.flatnonzero(ok & (dz < -1e-6 * (1.0 + np.abs(z))))[0])
+    rough = (ok & ~np.isfinite(dz)).any(1)
+    with _quiet():
+        falling = ok & (dz < -1e-6 * (1.0 + np.abs(z)))
+    bad = rough | falling.any(1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        if rough[i]:
+            raise ValueError(
+                f"second_given_first must depend smoothly on tau: the quantiles of v given tau have no "
+                f"finite derivative in tau at tau = {format_number(tau[i])}"
+            )
+        j = int(np.flatnonzero(falling[i])[0])
         raise ValueError(
             "second_given_first must increase in tau in the sense of first-order stochastic dominance "
-            f"(I >= 0): at tau = {format_number(tau)}, v = {format_number(z[j])} the impulse response is "
-            f"I = {dz[j]:.3g} < 0"
+            f"(I >= 0): at tau = {format_number(tau[i])}, v = {format_number(z[i, j])} the impulse response is "
+            f"I = {dz[i, j]:.3g} < 0"
         )
-    psi = z - lam * dz
-    u, upper, z, dz, psi = u[ok], upper[ok], z[ok], dz[ok], psi[ok]
-    pos = psi > 0
-    falls = np.flatnonzero((psi[:-1] > 0) & (psi[1:] < -1e-9 * (1.0 + np.abs(z[1:]))))
-    violation = float(z[falls[-1]]) if falls.size else math.nan
-    if not pos[-1]:
-        # psi <= 0 at the top: the root lies above the support (never exercised); beyond the
-        # end of the support (or the last representable quantile) psi = v - lam * I, with I
-        # extended by its value there (the speed of that end)
-        k = max(float(lam * dz[-1]), float(z[-1]))
-        u_k, q_k = 1.0, 0.0
-    elif pos.all() or (pos[1:].all() and psi[0] == 0.0):
-        # psi >= 0 at the bottom: the root lies below (always exercised); beyond the last
-        # quantile the impulse response is extended by its value there
-        k = min(float(lam * dz[0]), float(z[0]))
-        u_k, q_k = 0.0, 1.0
-    else:
-        j = int(np.flatnonzero(~pos)[-1])
-        k, u_k, q_k = _refine(m, tau, lam, (u[j], upper[j]), (u[j + 1], upper[j + 1]))
-    limits_u = np.array([u_k, 0.0])
-    limits_q = np.array([q_k, 1.0])
+    return z, dz, ok
+
+
+def _pointwise(m: _Model, tau: ArrayLike, lam: ArrayLike) -> list[_Point]:
+    """Strike, exercise probability, call value, surplus and rent slope of each ex-ante type tau[i]
+    (with inverse hazard rate lam[i]), all types at once."""
+    tau = np.atleast_1d(np.asarray(tau, dtype=float))
+    lam = np.atleast_1d(np.asarray(lam, dtype=float))
+    n = tau.size
+    z_all, dz_all, ok_all = _scan(m, tau)
+    k = np.empty(n)
+    u_k, q_k = np.empty(n), np.empty(n)
+    violation = np.full(n, math.nan)
+    brackets: list[tuple[int, float, bool, float, bool]] = []
+    for i in range(n):
+        ok = ok_all[i]
+        u, upper, z, dz = _SCAN_U[ok], _SCAN_UPPER[ok], z_all[i, ok], dz_all[i, ok]
+        psi = z - lam[i] * dz
+        pos = psi > 0
+        falls = np.flatnonzero((psi[:-1] > 0) & (psi[1:] < -1e-9 * (1.0 + np.abs(z[1:]))))
+        if falls.size:
+            violation[i] = float(z[falls[-1]])
+        if not pos[-1]:
+            # psi <= 0 at the top: the root lies above the support (never exercised); beyond the
+            # end of the support (or the last representable quantile) psi = v - lam * I, with I
+            # extended by its value there (the speed of that end)
+            k[i], u_k[i], q_k[i] = max(float(lam[i] * dz[-1]), float(z[-1])), 1.0, 0.0
+        elif pos.all() or (pos[1:].all() and psi[0] == 0.0):
+            # psi >= 0 at the bottom: the root lies below (always exercised); beyond the last
+            # quantile the impulse response is extended by its value there
+            k[i], u_k[i], q_k[i] = min(float(lam[i] * dz[0]), float(z[0])), 0.0, 1.0
+        else:
+            j = int(np.flatnonzero(~pos)[-1])
+            brackets.append((i, u[j], bool(upper[j]), u[j + 1], bool(upper[j + 1])))
+    if brackets:
+        rows = np.array([b[0] for b in brackets])
+        k[rows], u_k[rows], q_k[rows] = _refine(m, tau[rows], lam[rows], *(np.array(c) for c in list(zip(*brackets))[1:]))
     # first-best lower limit: where v = 0
-    u0, q0 = float(d0.cdf(0.0)), float(d0.sf(0.0))
-    limits_u[1], limits_q[1] = u0, q0
-    if q_k == 0.0:
-        s_k, d_k = 0.0, 0.0
-        s0, _ = _tail_integrals(m, tau, limits_u[1:], limits_q[1:])
-        s_0 = float(s0[0]) if q0 > 0 else 0.0
-    else:
-        s, dd = _tail_integrals(m, tau, limits_u, limits_q)
-        s_k, d_k = float(s[0]), float(dd[0])
-        s_0 = float(s[1]) if q0 > 0 else 0.0
-    call = s_k - (k * q_k if q_k > 0 else 0.0)
-    return _Point(float(k), float(q_k), float(call), float(s_k), float(d_k), s_0, violation)
+    zero = np.zeros(n)
+    u0, q0 = m.values(tau, zero, "cdf"), m.values(tau, zero, "sf")
+    s, d = _tail_integrals(m, tau, np.stack([u_k, u0], axis=1), np.stack([q_k, q0], axis=1))
+    never = q_k == 0.0
+    s_k, d_k = np.where(never, 0.0, s[:, 0]), np.where(never, 0.0, d[:, 0])
+    s_0 = np.where(q0 > 0, s[:, 1], 0.0)
+    call = s_k - np.where(q_k > 0, k * q_k, 0.0)
+    return [_Point(*map(float, row)) for row in zip(k, q_k, call, s_k, d_k, s_0, violation)]
 
 
-def _refine(m: _Model, tau: float, lam: float, left: tuple, right: tuple) -> tuple[float, float, float]:
-    """Refine the upward zero of psi between two scan points; return (k, u_k, q_k)."""
-    (a, ua), (b, ub) = left, right
-    if ua == ub:  # both in the same half: a parameter x that is u (lower) or q (upper)
-        upper = bool(ua)
-        x0, x1 = a, b
-    else:  # straddling the middle: use u on [1/2, 1 - q]
-        upper = False
-        x0, x1 = a, 1.0 - b
-    flag = np.full(25, upper)
+def _refine(m: _Model, tau: NDArray, lam: NDArray, a: NDArray, ua: NDArray, b: NDArray, ub: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+    """Refine the upward zero of psi between two scan points (a, ua) and (b, ub) of each type;
+    return (k, u_k, q_k)."""
+    same = ua == ub
+    # both in the same half: a parameter x that is u (lower) or q (upper); straddling the middle:
+    # u on [1/2, 1 - q]
+    upper = np.where(same, ua, False)
+    x0, x1 = a.astype(float), np.where(same, b, 1.0 - b)
     # geometric subdivision where the bracket spans orders of magnitude (the tails)
-    geometric = x0 > 0 and x1 > 10 * x0 or x1 > 0 and x0 > 10 * x1
-    if x0 == 0.0 or x1 == 0.0:
-        geometric = False
-    for _ in range(4 if geometric else 3):
-        xs = np.geomspace(x0, x1, 25) if geometric else np.linspace(x0, x1, 25)
-        z, dz = m.quantiles(tau, xs, flag)
-        psi = z - lam * dz
-        good = np.isfinite(psi)
-        idx = np.flatnonzero(good & (psi < 0))  # v increases along xs in both halves
-        i = int(idx[-1]) if idx.size else 0
-        i = min(i, 23)
-        x0, x1 = xs[i], xs[i + 1]
-        p0, p1 = psi[i], psi[i + 1]
-        if geometric and max(x0, x1) / min(x0, x1) < 1.5:
-            geometric = False
-    t = 0.5 if not (np.isfinite(p0) and np.isfinite(p1)) or p1 == p0 else float(np.clip(p0 / (p0 - p1), 0.0, 1.0))
-    x = float(np.exp(np.log(x0) + t * (np.log(x1) - np.log(x0)))) if min(x0, x1) > 0 else x0 + t * (x1 - x0)
-    z, _ = m.quantiles(tau, np.array([x]), np.array([upper]))
-    u_k, q_k = (1.0 - x, x) if upper else (x, 1.0 - x)
-    k = float(z[0])
-    if not math.isfinite(k):  # an infinite end of the support: fall back to the finite neighbour
-        k = float(m.quantiles(tau, np.array([x1]), np.array([upper]))[0][0])
-    return k, float(u_k), float(q_k)
+    geometric = ((x0 > 0) & (x1 > 10 * x0)) | ((x1 > 0) & (x0 > 10 * x1))
+    geometric &= (x0 != 0.0) & (x1 != 0.0)
+    rounds = np.where(geometric, 4, 3)
+    p0, p1 = np.full(tau.size, math.nan), np.full(tau.size, math.nan)
+    for r in range(4):
+        act = np.flatnonzero(rounds > r)
+        if not act.size:
+            break
+        g = geometric[act]
+        xs = np.empty((act.size, 25))
+        if g.any():
+            xs[g] = np.geomspace(x0[act][g], x1[act][g], 25, axis=1)
+        if (~g).any():
+            xs[~g] = np.linspace(x0[act][~g], x1[act][~g], 25, axis=1)
+        z, dz = m.quantiles_at(np.repeat(tau[act], 25), xs.ravel(), np.repeat(upper[act], 25))
+        psi = z.reshape(xs.shape) - lam[act, None] * dz.reshape(xs.shape)
+        below = np.isfinite(psi) & (psi < 0)  # v increases along xs in both halves
+        last = np.where(below, np.arange(25), -1).max(axis=1)
+        i = np.minimum(np.maximum(last, 0), 23)
+        rows = np.arange(act.size)
+        x0[act], x1[act] = xs[rows, i], xs[rows, i + 1]
+        p0[act], p1[act] = psi[rows, i], psi[rows, i + 1]
+        with _quiet():
+            narrow = np.maximum(x0[act], x1[act]) / np.minimum(x0[act], x1[act]) < 1.5
+        geometric[act] = g & ~narrow
+    with _quiet():
+        t = np.where(~(np.isfinite(p0) & np.isfinite(p1)) | (p1 == p0), 0.5, np.clip(p0 / (p0 - p1), 0.0, 1.0))
+        x = np.where(np.minimum(x0, x1) > 0, np.exp(np.log(x0) + t * (np.log(x1) - np.log(x0))), x0 + t * (x1 - x0))
+    k = m.quantiles_at(tau, x, upper)[0]
+    u_k, q_k = np.where(upper, 1.0 - x, x), np.where(upper, x, 1.0 - x)
+    inf = ~np.isfinite(k)
+    if inf.any():  # an infinite end of the support: fall back to the finite neighbour
+        k[inf] = m.quantiles_at(tau[inf], x1[inf], upper[inf])[0]
+    return k, u_k, q_k
 
 
 # --------------------------------------------------------------------------- public: psi
@@ -266,17 +299,10 @@ def impulse_response(second_given_first: Callable[[float], Any], tau: ArrayLike,
         t_arr, t_scalar = m.check_tau(tau)
     v_arr, v_scalar = as_real_array(v, "v")
     check_in_closed_interval(v_arr, "v", -math.inf, math.inf, "(-inf, inf)")
-    t_b, v_b = np.broadcast_arrays(t_arr, v_arr)
-    out = np.empty(t_b.shape)
-    for t in np.unique(t_b):
-        sel = t_b == t
-        d0 = m.dist(float(t))
-        vv = v_b[sel]
-        u_, q_ = d0.cdf(vv), d0.sf(vv)
-        upper = u_ > 0.5
-        x = np.where(upper, q_, u_)
-        _, dz = m.quantiles(float(t), x, upper)
-        out[sel] = dz
+    t_b, v_b = (np.array(a, dtype=float) for a in np.broadcast_arrays(t_arr, v_arr))
+    u_, q_ = m.values(t_b, v_b, "cdf"), m.values(t_b, v_b, "sf")
+    upper = u_ > 0.5
+    _, out = m.quantiles_at(t_b, np.where(upper, q_, u_), upper)
     return float(out) if (t_scalar and v_scalar) else out
 
 
@@ -374,7 +400,7 @@ class OptionContract:
         arr, scalar = self._model.check_tau(tau)
         flat = arr.ravel()
         lam = self._model.inverse_hazard(flat)
-        pts = [_pointwise(self._model, float(t), float(l)) for t, l in zip(flat, lam)]
+        pts = _pointwise(self._model, flat, lam)
         return pts, arr, scalar
 
     def menu(self, tau: ArrayLike) -> Menu:
@@ -416,19 +442,16 @@ class OptionContract:
         r_arr, _ = self._model.check_tau(report, "report")
         t_arr, r_arr = np.atleast_1d(t_arr).ravel(), np.atleast_1d(r_arr).ravel()
         offered = self.menu(r_arr)
-        out = np.empty((t_arr.size, r_arr.size))
-        for i, t in enumerate(t_arr):
-            out[i] = _call_values(self._model, float(t), offered.strike) - offered.fee
-        return out
+        return _call_values(self._model, t_arr, offered.strike) - offered.fee[None, :]
 
 
-def _call_values(m: _Model, tau: float, k: NDArray[np.float64]) -> NDArray[np.float64]:
-    """E[(v - k_j)^+ | tau] for several strikes k_j."""
-    d0 = m.dist(tau)
+def _call_values(m: _Model, tau: NDArray[np.float64], k: NDArray[np.float64]) -> NDArray[np.float64]:
+    """E[(v - k_j)^+ | tau_i] for several types tau_i and strikes k_j, shape ``(len(tau), len(k))``."""
     k = np.asarray(k, dtype=float)
     finite = np.isfinite(k)
-    kk = np.where(finite, k, 0.0)
-    u_k, q_k = d0.cdf(kk), d0.sf(kk)
+    kk = np.broadcast_to(np.where(finite, k, 0.0), (tau.size, k.size))
+    per_type = np.broadcast_to(tau[:, None], kk.shape)
+    u_k, q_k = m.values(per_type, kk, "cdf"), m.values(per_type, kk, "sf")
     s, _ = _tail_integrals(m, tau, u_k, q_k)
     call = s - kk * q_k
     return np.where(finite, np.where(q_k > 0, call, 0.0), 0.0)
@@ -511,7 +534,7 @@ def optimal_option_contract(
     m = _Model(first, second_given_first, need_mean="for the expected surplus and revenue of the menu")
     tau = _tau_grid(m.G, n)
     lam = m.inverse_hazard(tau)
-    pts = [_pointwise(m, float(t), float(l)) for t, l in zip(tau, lam)]
+    pts = _pointwise(m, tau, lam)
     _check_smooth(m, tau)
     tau, pts, cuts = _insert_regime_changes(m, tau, pts)
     k = np.array([p.strike for p in pts])
@@ -557,7 +580,8 @@ def _regime(p: _Point) -> int:
 
 
 def _insert_regime_changes(m: _Model, tau: NDArray[np.float64], pts: list[_Point]) -> tuple:
-    """Locate, by bisection, each type at which the strike enters or leaves the support.
+    """Locate each type at which the strike enters or leaves the support (the bracket shrinks
+    ``_SPLIT + 1``-fold a round).
 
     There the rent slope U' has a kink (or a jump), so the grid gets the two ends of a tiny
     bracket around it, and the quadratures run piece by piece.  Returns the new grid, its
@@ -576,13 +600,17 @@ def _insert_regime_changes(m: _Model, tau: NDArray[np.float64], pts: list[_Point
             out.append((t1, p1))
             continue
         a, b, pa, pb = t0, t1, p0, p1
-        while b - a > width:
-            mid = 0.5 * (a + b)
-            pm = _pointwise(m, mid, float(m.inverse_hazard(np.array([mid]))[0]))
-            if _regime(pm) == _regime(p0):
-                a, pa = mid, pm
-            else:
-                b, pb = mid, pm
+        while b - a > width:  # the first switch among _SPLIT equally spaced interior types, all at once
+            mids = np.linspace(a, b, _SPLIT + 2)[1:-1]
+            pms = _pointwise(m, mids, m.inverse_hazard(mids))
+            switched = [j for j, pm in enumerate(pms) if _regime(pm) != _regime(p0)]
+            if not switched:
+                a, pa = float(mids[-1]), pms[-1]
+                continue
+            j = switched[0]
+            b, pb = float(mids[j]), pms[j]
+            if j > 0:
+                a, pa = float(mids[j - 1]), pms[j - 1]
         if a > t0:
             out.append((a, pa))
         # b may itself differ from t1's regime (e.g. an interior strike exactly at a switch):
@@ -598,8 +626,7 @@ def _check_smooth(m: _Model, tau: NDArray[np.float64]) -> None:
     """Quantiles at neighbouring grid types must agree with the derivative (no jumps in tau)."""
     u = np.array([0.1, 0.25, 0.5, 0.75, 0.9])
     up = np.zeros(u.size, bool)
-    zs, dzs = zip(*(m.quantiles(float(t), u, up) for t in tau))
-    z, dz = np.array(zs), np.array(dzs)
+    z, dz = (a.reshape(tau.size, u.size) for a in m.quantiles_at(np.repeat(tau, u.size), np.tile(u, tau.size), np.tile(up, tau.size)))
     gap = np.diff(z, axis=0) - 0.5 * np.diff(tau)[:, None] * (dz[1:] + dz[:-1])
     scale = float(np.max(np.abs(z)) + np.max(z[:, -1] - z[:, 0]) + 1e-300)
     bad = np.abs(gap) > 0.02 * scale
@@ -646,8 +673,15 @@ def _marginal_state(model: _Model, n_nodes: int) -> dict[str, Any]:
     a, b = edges[:-1, None], edges[1:, None]
     u = (a + (gx + 1) * 0.5 * (b - a)).ravel()
     w = (0.5 * (b - a) * gw).ravel()
-    dists = [model.dist(float(t)) for t in model.G.ppf(u)]
-    return {"w": w, "d": dists, "lo": min(d.lo for d in dists), "hi": max(d.hi for d in dists)}
+    taus = model.G.ppf(u)
+    dists = [model.dist(float(t)) for t in taus]
+
+    def values(fn: str, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``fn`` of the law of v given each node's type at x, shape ``(len(taus),) + x.shape``."""
+        per_type = np.broadcast_to(taus.reshape((-1,) + (1,) * x.ndim), taus.shape + x.shape)
+        return model.values(per_type, np.broadcast_to(x, per_type.shape), fn)
+
+    return {"w": w, "d": dists, "values": values, "lo": min(d.lo for d in dists), "hi": max(d.hi for d in dists)}
 
 
 def value_distribution(first: Any, second_given_first: Callable[[float], Any], *, n_nodes: int = 64) -> Any:
