@@ -110,7 +110,7 @@ class _Model:
         ``tau[i]`` at ``x[i]``, elementwise (``tau`` and ``x`` of one shape).
 
         Several types at once take one call of the family with an array of types when the family
-        accepts one (its first such answer is compared with the per-type law); otherwise, or where
+        accepts one (its first such answer is compared with the laws of the lowest and the highest type); otherwise, or where
         that call gives NaN (invalid parameters at some type: the per-type law says which), the
         law of each type is built and validated on its own, and cached.
         """
@@ -147,13 +147,14 @@ class _Model:
             return None
         if np.any(np.isnan(out) & ~np.isnan(x)):
             return None
-        if self._broadcasts is None:  # the first answer: one element against the per-type law
-            i = x.size // 2
-            ref = float(getattr(self.dist(float(tau.flat[i])), method)(x.flat[i : i + 1])[0])
-            got = float(out.flat[i])
-            self._broadcasts = got == ref or abs(got - ref) <= 1e-12 * (abs(ref) + 1.0)
-            if not self._broadcasts:
-                return None
+        if self._broadcasts is None:  # the first answer: the lowest and the highest type against their own laws
+            for t in (tau.min(), tau.max()):
+                sel = tau == t
+                ref = getattr(self.dist(float(t)), method)(x[sel])
+                if not np.allclose(out[sel], ref, rtol=1e-12, atol=0.0, equal_nan=True):
+                    self._broadcasts = False
+                    return None
+            self._broadcasts = True
         return out
 
     def quantiles_at(self, tau: NDArray[np.float64], x: NDArray[np.float64], upper: NDArray[np.bool_]) -> tuple[NDArray, NDArray]:

@@ -456,3 +456,29 @@ def test_model_messages_name_the_failing_type():
     gap = stats.Mixture([stats.Uniform(a=0, b=1), stats.Uniform(a=2, b=3)], weights=[0.5, 0.5])
     with pytest.raises(ValueError, match=r"^first must have a positive density on its support, got g = 0 at tau = 1\.5$"):
         _Model(gap, lambda tau: stats.norm(tau, 1), probe=False).inverse_hazard(np.array([0.5, 1.5, 2.5]))
+
+
+def test_a_family_evaluated_at_many_types_at_once_agrees_with_one_type_at_a_time():
+    """The menu asks the family for an array of types at once where the family accepts one. A family that
+    accepts an array but reads it differently (here the mean of the types), or that does not accept one,
+    gives the same menu as the family it stands for, and a family invalid at some type is refused by that
+    type's name."""
+    reference = optimal_option_contract(UNIFORM_TAU, gaussian_news, n_grid=21)
+    misreads = optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(np.mean(t), SIGMA), n_grid=21)
+    refuses_arrays = optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(float(t), SIGMA), n_grid=21)
+    for other in (misreads, refuses_arrays):
+        assert other.revenue == reference.revenue
+        np.testing.assert_array_equal(other.strikes, reference.strikes)
+        np.testing.assert_array_equal(other.fees, reference.fees)
+    with pytest.raises(ValueError, match=r"^second_given_first\(0\) must return a continuous scipy\.stats distribution"):
+        optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(t, t - 0.005), n_grid=21)
+
+
+def test_marginal_law_at_once_agrees_with_its_components():
+    """The marginal law of the value evaluates all its components in one call; it equals the weighted sum of
+    the component laws evaluated one by one."""
+    marginal = value_distribution(UNIFORM_TAU, gaussian_news, n_nodes=16)
+    one_by_one = value_distribution(UNIFORM_TAU, lambda t: stats.norm(float(t), SIGMA), n_nodes=16)
+    v = np.linspace(-0.5, 1.5, 11)
+    np.testing.assert_array_equal(marginal.cdf(v), one_by_one.cdf(v))
+    np.testing.assert_array_equal(marginal.pdf(v), one_by_one.pdf(v))
