@@ -106,16 +106,19 @@ class _Model:
         return out
 
     def values(self, tau: NDArray[np.float64], x: NDArray[np.float64], method: str) -> NDArray[np.float64]:
-        """``method`` (``"cdf"``, ``"sf"``, ``"pdf"``, ``"ppf"`` or ``"isf"``) of the law of v given
-        ``tau[i]`` at ``x[i]``, elementwise (``tau`` and ``x`` of one shape).
+        """``method`` (``"cdf"``, ``"sf"``, ``"pdf"``, ``"ppf"`` or ``"isf"``) of the law of v given the
+        types ``tau`` at the points ``x``, whose leading axes have the shape of ``tau``: ``tau[i]`` is the
+        type of the points ``x[i, ...]`` (one type per point when the shapes agree).
 
         Several types at once take one call of the family with an array of types when the family
-        accepts one (its first such answer is compared with the laws of the lowest and the highest type); otherwise, or where
-        that call gives NaN (invalid parameters at some type: the per-type law says which), the
-        law of each type is built and validated on its own, and cached.
+        accepts one (its first such answer is compared with the laws of the lowest and the highest
+        type); otherwise, or where that call gives NaN (invalid parameters at some type: the per-type
+        law says which), the law of each type is built and validated on its own, and cached.
         """
         tau = np.asarray(tau, dtype=float)
         x = np.asarray(x, dtype=float)
+        if x.shape[: tau.ndim] != tau.shape:
+            raise ValueError(f"the points' leading axes {x.shape} must have the shape {tau.shape} of the types")
         if tau.size == 0:
             return np.empty(x.shape)
         first = float(tau.flat[0])
@@ -125,18 +128,18 @@ class _Model:
             out = self._values_at_once(tau, x, method)
             if out is not None:
                 return out
-        flat_tau, flat_x = tau.ravel(), x.ravel()
+        flat_tau, rows = tau.ravel(), x.reshape(tau.size, -1)
         order = np.argsort(flat_tau, kind="stable")
         starts = np.flatnonzero(np.diff(flat_tau[order], prepend=np.nan) != 0)  # where each distinct type begins
-        out = np.empty(flat_x.shape)
+        out = np.empty(rows.shape)
         for group in np.split(order, starts[1:]):
-            out[group] = getattr(self.dist(float(flat_tau[group[0]])), method)(flat_x[group])
+            out[group] = getattr(self.dist(float(flat_tau[group[0]])), method)(rows[group])
         return out.reshape(x.shape)
 
     def _values_at_once(self, tau: NDArray[np.float64], x: NDArray[np.float64], method: str) -> NDArray[np.float64] | None:
         try:
             with _quiet():
-                raw = self.cond(tau)
+                raw = self.cond(tau.reshape(tau.shape + (1,) * (x.ndim - tau.ndim)))
                 name = method if _classify(raw) == "legacy" else _NEW_STYLE[method]
                 out = np.asarray(getattr(raw, name)(x), dtype=float)
         except Exception:  # noqa: BLE001 - the family does not take an array of types

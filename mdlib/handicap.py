@@ -47,7 +47,7 @@ class HandicapSimulation(NamedTuple):
 
 def _per_type(m: _Model, taus: NDArray[np.float64], x: NDArray[np.float64], fn: str = "cdf") -> NDArray[np.float64]:
     """``fn`` of v | tau_k at x[k, :] (one row per type), vectorised when the family takes arrays."""
-    return m.values(np.broadcast_to(taus[:, None], x.shape), x, fn)
+    return m.values(taus, x, fn)
 
 
 def _handicaps(m: _Model, tau: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

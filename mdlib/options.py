@@ -450,8 +450,7 @@ def _call_values(m: _Model, tau: NDArray[np.float64], k: NDArray[np.float64]) ->
     k = np.asarray(k, dtype=float)
     finite = np.isfinite(k)
     kk = np.broadcast_to(np.where(finite, k, 0.0), (tau.size, k.size))
-    per_type = np.broadcast_to(tau[:, None], kk.shape)
-    u_k, q_k = m.values(per_type, kk, "cdf"), m.values(per_type, kk, "sf")
+    u_k, q_k = m.values(tau, kk, "cdf"), m.values(tau, kk, "sf")
     s, _ = _tail_integrals(m, tau, u_k, q_k)
     call = s - kk * q_k
     return np.where(finite, np.where(q_k > 0, call, 0.0), 0.0)
@@ -678,8 +677,7 @@ def _marginal_state(model: _Model, n_nodes: int) -> dict[str, Any]:
 
     def values(fn: str, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """``fn`` of the law of v given each node's type at x, shape ``(len(taus),) + x.shape``."""
-        per_type = np.broadcast_to(taus.reshape((-1,) + (1,) * x.ndim), taus.shape + x.shape)
-        return model.values(per_type, np.broadcast_to(x, per_type.shape), fn)
+        return model.values(taus, np.broadcast_to(x, taus.shape + x.shape), fn)
 
     return {"w": w, "d": dists, "values": values, "lo": min(d.lo for d in dists), "hi": max(d.hi for d in dists)}
 
