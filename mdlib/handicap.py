@@ -242,7 +242,9 @@ def handicap_auction(
         The distribution :math:`G` of each bidder's ex-ante type (with a density).
     second_given_first : callable
         ``tau ->`` scipy.stats continuous distribution of the value given ``tau``: FOSD-increasing
-        and smooth in ``tau``, with an impulse response that does not depend on ``v``.
+        and smooth in ``tau``, with an impulse response that does not depend on ``v`` (called
+        with an array of types where it accepts one, as in
+        :func:`~mdlib.options.optimal_option_contract`).
     n_bidders : int
         Number of bidders, at least 1 (one bidder: the option contract).
     n_grid : int, default 201

@@ -481,7 +481,11 @@ def optimal_option_contract(
     second_given_first : callable
         ``tau ->`` scipy.stats continuous distribution of the value given ``tau``; it must
         be increasing in ``tau`` in the sense of first-order stochastic dominance and
-        depend smoothly on ``tau``.
+        depend smoothly on ``tau``.  It is first called with a numpy array of types: a
+        family written with array arithmetic (``lambda t: stats.norm(t, 0.25)``) then
+        gives every type in one call, which is several times faster; a family that
+        refuses an array, or answers differently from one type at a time, is called
+        with one float at a time.
     n_grid : int, default 201
         Number of ex-ante types on which the menu is computed (uniform in ``tau`` for a
         bounded support, in quantiles with geometric tails otherwise); :math:`U` between
@@ -699,7 +703,8 @@ def value_distribution(first: Any, second_given_first: Callable[[float], Any], *
     first : scipy.stats continuous distribution
         The distribution of the ex-ante type.
     second_given_first : callable
-        ``tau ->`` scipy.stats distribution of ``v`` given ``tau``.
+        ``tau ->`` scipy.stats distribution of ``v`` given ``tau`` (called with an array of
+        types where it accepts one, as in :func:`optimal_option_contract`).
     n_nodes : int, default 64
         Number of quadrature nodes in :math:`\tau` (at least 16).
 
