@@ -332,12 +332,15 @@ def test_bad_input():
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.poisson(1 + t))
     with pytest.raises(ValueError, match="second_given_first"):
         optimal_option_contract(UNIFORM_TAU, lambda t: "not a distribution")
-    with pytest.raises(ValueError, match="first-order stochastic dominance"):
+    with pytest.raises(ValueError, match=r"^second_given_first must increase in tau in the sense of first-order "
+                                         r"stochastic dominance \(I >= 0\): at tau = 0, v = -\d+\.?\d* the impulse "
+                                         r"response is I = -1 < 0$"):
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(-t, 1))
     with pytest.raises(ValueError, match="smoothly"):
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(0.0 if t < 0.5 else 1.0, 0.3))
     # a jump of 0.1, a few per cent of the quantiles' scale, is caught too
-    with pytest.raises(ValueError, match=r"^second_given_first must depend smoothly on tau: its quantiles jump by "):
+    with pytest.raises(ValueError, match=r"^second_given_first must depend smoothly on tau: its quantiles jump by "
+                                         r"0\.125 between tau = 0\.5 and tau = 0\.525, which its derivative"):
         optimal_option_contract(UNIFORM_TAU, lambda t: stats.norm(t + 0.1 * (t > 0.51), SIGMA), n_grid=41)
     with pytest.raises(ValueError, match="n_grid"):
         optimal_option_contract(UNIFORM_TAU, gaussian_news, n_grid=3)
@@ -446,7 +449,7 @@ def test_model_messages_name_the_failing_type():
     with pytest.raises(ValueError, match=r"^second_given_first\(0\.01\) must return a continuous scipy\.stats "
                                          r"distribution with a density: "):
         _Model(stats.uniform(), lambda tau: "garbage")
-    with pytest.raises(ValueError, match=r"^first must have a finite mean"):
+    with pytest.raises(ValueError, match=r"^first must have a finite mean for the revenue, got mean nan$"):
         _Model(stats.cauchy(), lambda tau: stats.norm(tau, 1), need_mean="for the revenue")
     model = _Model(stats.uniform(), lambda tau: stats.norm(tau, 1))
     np.testing.assert_allclose(model.inverse_hazard(np.array([0.0, 0.25, 1.0])), [1.0, 0.75, 0.0], atol=1e-12)
@@ -482,3 +485,83 @@ def test_marginal_law_at_once_agrees_with_its_components():
     v = np.linspace(-0.5, 1.5, 11)
     np.testing.assert_array_equal(marginal.cdf(v), one_by_one.cdf(v))
     np.testing.assert_array_equal(marginal.pdf(v), one_by_one.pdf(v))
+
+
+def test_model_stencil_is_central_inside_and_one_sided_at_the_ends():
+    """The derivative in tau uses tau +- h inside the support and a second-order one-sided stencil within
+    h of an end (never a point outside the support)."""
+    from mdlib._screening import _Model
+
+    model = _Model(stats.uniform(0, 1), gaussian_news, probe=False)
+    h = model.h
+    pts, wts = model.stencil(np.array([0.0, h, 0.5, 1.0]))
+    np.testing.assert_array_equal(pts[:, 0], [0.0, h, 2 * h])
+    np.testing.assert_array_equal(wts[:, 0], [-1.5 / h, 2.0 / h, -0.5 / h])
+    np.testing.assert_array_equal(pts[:, 1], [2 * h, 0.0, h])  # tau - h is the lower end itself: central
+    np.testing.assert_array_equal(wts[:, 1], [0.5 / h, -0.5 / h, 0.0])
+    np.testing.assert_array_equal(pts[:, 2], [0.5 + h, 0.5 - h, 0.5])
+    np.testing.assert_array_equal(pts[:, 3], [1.0, 1.0 - h, 1.0 - 2 * h])
+    np.testing.assert_array_equal(wts[:, 3], [1.5 / h, -2.0 / h, 0.5 / h])
+    # every stencil differentiates a quadratic exactly (up to rounding)
+    tau = np.array([0.0, 0.3, 1.0])
+    pts, wts = model.stencil(tau)
+    np.testing.assert_allclose((wts * pts**2).sum(0), 2 * tau, atol=1e-6)
+
+
+class _Counting:
+    """A family of laws that counts the calls it gets with an array of types."""
+
+    def __init__(self, law):
+        self.law, self.arrays = law, 0
+
+    def __call__(self, tau):
+        self.arrays += np.ndim(tau) > 0
+        return self.law(tau)
+
+
+@pytest.mark.parametrize(
+    "law, at_once",
+    [
+        (lambda t: stats.norm(t, 0.25), True),                          # takes an array
+        (lambda t: stats.norm(np.mean(t), 0.25), False),                # reads an array as one type
+        (lambda t: stats.norm(float(t), 0.25), False),                  # refuses an array
+        (lambda t: stats.norm(t if np.ndim(t) == 0 else np.asarray(t)[..., None], 0.25), False),  # wrong shape
+    ],
+    ids=["broadcasts", "misreads", "refuses", "wrong-shape"],
+)
+def test_model_values_asks_for_an_array_of_types_once(law, at_once):
+    """Several types take one call of the family with an array, checked once against the per-type laws;
+    a family that fails that check (or refuses the array) is never asked for an array again, and every
+    family gives the per-type values."""
+    from mdlib._screening import _Model
+
+    family = _Counting(law)
+    model = _Model(stats.uniform(0, 30), family, probe=False)
+    tau = np.array([0.0, 10.0, 20.0])
+    truth = stats.norm.sf(1.0, 0.0, 0.25)  # the value one above each type's mean
+    for shift in (1.0, 1.0):
+        np.testing.assert_allclose(model.values(tau, tau + shift, "sf"), [truth] * 3, rtol=1e-12)
+    assert family.arrays == (2 if at_once else 1)
+    rows = model.values(tau, np.stack([tau + 1.0, tau + 1.0], axis=1), "sf")  # one type per row of points
+    np.testing.assert_allclose(rows, np.full((3, 2), truth), rtol=1e-12)
+    assert model.values(np.array([]), np.array([]), "cdf").shape == (0,)
+
+
+def test_model_values_names_the_type_whose_law_is_invalid():
+    """An array of types with an invalid law at one of them gives NaN there; the per-type law then names it."""
+    from mdlib._screening import _Model
+
+    model = _Model(stats.uniform(0, 30), lambda t: stats.norm(t, t - 5.0), probe=False)
+    with pytest.raises(ValueError, match=r"^second_given_first\(0\) must return a continuous scipy\.stats distribution"):
+        model.values(np.array([10.0, 0.0, 20.0]), np.array([10.0, 0.0, 20.0]), "cdf")
+
+
+def test_model_quantiles_accept_lists():
+    """Quantile levels and the upper-tail flags may be given as lists (of numbers)."""
+    from mdlib._screening import _Model
+
+    model = _Model(stats.uniform(), gaussian_news, probe=False)
+    z_list, dz_list = model.quantiles(0.5, [0.5, 0.1], [0, 1])
+    z, dz = model.quantiles(0.5, np.array([0.5, 0.1]), np.array([False, True]))
+    np.testing.assert_array_equal(z_list, z)
+    np.testing.assert_array_equal(dz_list, dz)
