@@ -492,6 +492,9 @@ def audit_pivot(
     state moves under the decision taken. The agent's best-response problem is an MDP
     with reports as actions, solved exactly; its value should equal
     :math:`M_i(\theta)`, and the truthful report should be optimal in every state.
+    Because a report moves the state only through the decision it induces, the MDP
+    is solved with the decisions as actions (each worth the best report inducing it),
+    which has the same value; the gain of every report is then read off that value.
 
     The agent's rewards are his **true**, unweighted utilities :math:`u_i - p_i`, so a
     weighted (virtual) pivot is audited exactly like the efficient one: the weights
@@ -554,10 +557,14 @@ def audit_pivot(
         reported[:, :, i] = np.arange(n_i)[None, :]
         k_rep = np.ravel_multi_index(tuple(np.moveaxis(reported, 2, 0)), model.n_states)   # (S, n_i)
         x_rep = result.policy[k_rep]
-        R = model.values[i][x_rep, states[:, i][:, None]] - result.transfers[i][k_rep]
-        Q = P[np.arange(S)[:, None], x_rep, :]                   # (S, n_i, S)
-        V, _ = solve_mdp(R, Q, d)
-        q = _action_values(R, Q, d, V)
+        R = model.values[i][x_rep, states[:, i][:, None]] - result.transfers[i][k_rep]   # (S, n_i)
+        # A report moves the state only through the decision it induces, so i's problem is an MDP whose
+        # actions are the decisions, each worth the best report inducing it today (-inf: no report does);
+        # its transitions are P itself, never an (S, n_i, S) array.
+        R_x = np.full((S, model.n_decisions), -np.inf)
+        np.maximum.at(R_x, (np.broadcast_to(np.arange(S)[:, None], x_rep.shape), x_rep), R)
+        V, _ = solve_mdp(R_x, P, d)
+        q = R + d * (P @ V)[np.arange(S)[:, None], x_rep]         # every report, then the best play
         truth = q[np.arange(S), states[:, i]]
         value[i] = V
         gain[i] = q.max(axis=1) - truth
