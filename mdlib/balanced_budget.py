@@ -150,7 +150,7 @@ def _best_response(R: NDArray[np.float64], Q: NDArray[np.float64], d: float, tru
     evaluation suffices.
     """
     idx = np.arange(R.shape[0])
-    scale = 1.0 + np.abs(R).max() / (1.0 - d)
+    scale = 1.0 + np.abs(R[R > -np.inf]).max() / (1.0 - d)   # -inf marks an action no report takes
     pol = truth.copy()
     while True:
         V = _evaluate(R, Q, d, pol)
@@ -426,11 +426,20 @@ def audit_mechanism(
         n_i = model.n_states[i]
         own = _replace_own(model, i)                               # (S, n_i): report r in true state k
         if information == "ex_post" and p.ndim == 2:
-            # transfers of the current reports only: the state is the true joint state k
+            # transfers of the current reports only: the state is the true joint state k. A report moves the
+            # state only through the decision it induces, so i's problem is an MDP whose actions are the
+            # decisions, each worth the best report inducing it (-inf: none does), on P itself
             x_rep = pol[own]
             R = model.values[i][x_rep, st[:, i][:, None]] - p[i][own]
-            Q = P[np.arange(S)[:, None], x_rep, :]
-            truth = st[:, i]
+            rows = np.broadcast_to(np.arange(S)[:, None], x_rep.shape)
+            R_x = np.full((S, model.n_decisions), -np.inf)
+            np.maximum.at(R_x, (rows, x_rep), R)
+            V = _best_response(R_x, P, d, pol)
+            q = R + d * (P @ V)[rows, x_rep]                       # every report, then the best play
+            g = q.max(axis=1) - q[np.arange(S), st[:, i]]
+            values.append(np.tile(V, (S, 1)))                      # the same for every k_prev
+            gains.append(np.tile(g, (S, 1)))
+            continue
         elif information == "ex_post":
             # state (k_prev, k) -> index k_prev * S + k; action r
             x_rep = pol[own]                                       # (S, n_i)
@@ -464,8 +473,6 @@ def audit_mechanism(
         V = _best_response(R, Q, d, truth)
         q = _action_values(R, Q, d, V)
         g = q.max(axis=1) - q[np.arange(len(truth)), truth]
-        if information == "ex_post" and p.ndim == 2:                # the same for every k_prev
-            V, g = np.tile(V, (S, 1)), np.tile(g, (S, 1))
         shape = (S, S) if information == "ex_post" else (S, n_i)
         values.append(V.reshape(shape))
         gains.append(g.reshape(shape))
