@@ -165,6 +165,29 @@ def brute_force_gain(values, probs, alloc, pay, full_path=False):
     return best
 
 
+def report_mdp_by_value_iteration(model, policy, transfers, i):
+    """Agent i's best response to a mechanism (``policy``, ``transfers`` of the current reports) of a
+    DynamicModel, with the reports themselves as actions (an (S, n_i, S) kernel), by value iteration to
+    1e-13: an independent route to the audits, which solve it with the decisions as actions.
+    Returns the value and the gain of the best lie in every true joint state."""
+    S, d, states = model.n_joint, model.discount, model.states
+    P = model.joint_transition()
+    reported = np.repeat(states[:, None, :], model.n_states[i], axis=1)
+    reported[:, :, i] = np.arange(model.n_states[i])
+    k_rep = np.ravel_multi_index(tuple(np.moveaxis(reported, 2, 0)), model.n_states)   # (S, n_i)
+    x_rep = policy[k_rep]
+    R = model.values[i][x_rep, states[:, i][:, None]] - transfers[i][k_rep]
+    Q = P[np.arange(S)[:, None], x_rep, :]
+    V = np.zeros(S)
+    while True:
+        q = R + d * Q @ V
+        V_next = q.max(axis=1)
+        if np.abs(V_next - V).max() <= 1e-13 * (1 - d):
+            q = R + d * Q @ V_next
+            return V_next, q.max(axis=1) - q[np.arange(S), states[:, i]]
+        V = V_next
+
+
 def refuses(call, message: str) -> None:
     """``call()`` raises a ``ValueError`` whose message is exactly ``message``."""
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):

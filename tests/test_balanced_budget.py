@@ -26,7 +26,7 @@ from mdlib import (
 
 from mdlib import random_model
 
-from helpers import dynamic_models, toy_model
+from helpers import dynamic_models, report_mdp_by_value_iteration, toy_model
 
 ALGEBRA = 1e-9
 
@@ -165,17 +165,23 @@ def test_agv_utility_is_own_value_minus_current_payment(model):
     assert np.allclose(agv.utility, agv.own_value[:, None, :] - agv.transfers, atol=ALGEBRA * scale)
 
 
-@given(small_models)
-def test_ex_post_audit_of_current_only_transfers_matches_audit_pivot(model):
-    res = dynamic_pivot(model)
-    zero = np.zeros_like(res.transfers)
-    a = audit_mechanism(model, res.policy, zero, "ex_post")
+@given(small_models, st.integers(0, 2**32 - 1))
+def test_ex_post_audit_of_current_only_transfers_matches_audit_pivot(model, seed):
+    """Transfers of the current reports only (zero, then random: profitable lies): the ex-post audit agrees
+    with audit_pivot and with the report MDP solved by value iteration, in every previous state."""
     import dataclasses
-    b = audit_pivot(model, dataclasses.replace(res, transfers=zero))
-    scale = 1 + np.abs(res.welfare).max()
-    for i in range(model.n_agents):
-        assert np.allclose(a.gain[i][0], b.gain[i], atol=ALGEBRA * scale)
-        assert np.allclose(a.value[i][0], b.value[i], atol=ALGEBRA * scale)
+
+    res = dynamic_pivot(model)
+    noise = np.random.default_rng(seed).normal(size=res.transfers.shape)
+    for transfers in (np.zeros_like(res.transfers), noise):
+        a = audit_mechanism(model, res.policy, transfers, "ex_post")
+        b = audit_pivot(model, dataclasses.replace(res, transfers=transfers))
+        scale = 1 + (np.abs(res.welfare).max() + np.abs(transfers).max()) / (1 - model.discount)
+        for i in range(model.n_agents):
+            V, gain = report_mdp_by_value_iteration(model, res.policy, transfers, i)     # reports as actions
+            assert np.allclose(a.gain[i], gain[None, :], atol=ALGEBRA * scale)
+            assert np.allclose(a.value[i], V[None, :], atol=ALGEBRA * scale)
+            assert np.allclose(b.gain[i], gain, atol=ALGEBRA * scale)
 
 
 # --------------------------------------------------------------------------- broken transfers

@@ -30,7 +30,7 @@ from mdlib import (
     scheduling_pivot_prices,
 )
 
-from helpers import dynamic_models, toy_model
+from helpers import dynamic_models, report_mdp_by_value_iteration, toy_model
 
 ALGEBRA = 1e-9
 
@@ -209,6 +209,22 @@ def test_revenue_identity(model):
     revenue = evaluate_policy(R_rev, P, model.discount, res.policy)
     expected = res.welfare - res.marginal_contribution.sum(axis=0)
     assert np.allclose(revenue, expected, atol=ALGEBRA * (1 + np.abs(res.welfare).max()))
+
+
+@given(models, st.integers(0, 2**32 - 1))
+def test_audit_matches_value_iteration_over_reports_for_any_transfers(model, seed):
+    """Against pivot transfers and against random ones (profitable lies), the audit's values and gains are
+    those of the report MDP solved by value iteration."""
+    res = dynamic_pivot(model)
+    noise = np.random.default_rng(seed).normal(size=res.transfers.shape)
+    for transfers in (res.transfers, res.transfers + noise):
+        mech = dataclasses.replace(res, transfers=transfers)
+        check = audit_pivot(model, mech)
+        scale = 1 + (np.abs(model.joint_values()).max() + np.abs(transfers).max()) / (1 - model.discount)
+        for i in range(model.n_agents):
+            V, gain = report_mdp_by_value_iteration(model, res.policy, transfers, i)
+            assert np.allclose(check.value[i], V, atol=1e-9 * scale)
+            assert np.allclose(check.gain[i], gain, atol=1e-9 * scale)
 
 
 def test_audit_detects_a_profitable_lie():
