@@ -147,7 +147,8 @@ def brute_force_gain(values, probs, alloc, pay, full_path=False):
     hists = [h for t in range(1, T + 1) for h in itertools.product(*[range(k) for k in m[:t]])]
     col = {h: i for i, h in enumerate(hists)}
     paths = list(itertools.product(*[range(k) for k in m]))
-    S = np.array(list(itertools.product(*[range(m[len(h) - 1]) for h in hists])))  # strategies x histories
+    dims = [m[len(h) - 1] for h in hists]                    # a report at each history
+    S = np.stack(np.unravel_index(np.arange(int(np.prod(dims))), dims), axis=1)  # strategies x histories
     U = np.zeros((len(S), len(paths)))
     for j, path in enumerate(paths):
         reports = tuple(S[:, col[path[: t + 1]]] for t in range(T))
