@@ -381,13 +381,15 @@ def test_full_extraction_minus_menu_is_a_quarter_for_symmetric_news(noise, scale
     contract = optimal_option_contract(UNIFORM_TAU, lambda t: law(t, scale), n_grid=41)
     assert contract.ex_ante_revenue - contract.revenue == pytest.approx(0.25, abs=1e-6)
     assert contract.rent + (contract.ex_ante_revenue - contract.surplus) == pytest.approx(0.25, abs=1e-6)
+    # Fubini: E[(2 tau - 1 + eps)^+] = E[g(eps)] with g(e) = int_0^1 (2t - 1 + e)^+ dt = ((e + 1)^+^2 - (e - 1)^+^2) / 4
     eps = law(0, scale)
-    hi = eps.isf(1e-14)
+    lo, hi = eps.ppf(1e-14), eps.isf(1e-14)
 
-    def call(m):  # E[(m + eps)^+]
-        return integrate.quad(lambda e: (m + e) * eps.pdf(e), -m, max(hi, -m), epsabs=1e-12)[0]
+    def g(e):
+        return (max(e + 1, 0.0) ** 2 - max(e - 1, 0.0) ** 2) / 4
 
-    exact = integrate.quad(lambda t: call(2 * t - 1), 0, 1, epsabs=1e-11)[0]
+    kinks = [k for k in (-1.0, 0.0, 1.0) if lo < k < hi]   # the kinks of g, and of the Laplace density
+    exact = integrate.quad(lambda e: g(e) * eps.pdf(e), lo, hi, points=kinks or None, epsabs=1e-12, limit=200)[0]
     assert contract.revenue == pytest.approx(exact, abs=1e-6)
 
 
