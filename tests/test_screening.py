@@ -251,6 +251,20 @@ def test_not_monotone_is_flagged_and_not_ic():
         optimal_option_contract(BIMODAL, lambda t: stats.norm(t, 0.3), n_grid=41, strict=True)
 
 
+def test_diagnosis_lists_three_intervals_and_counts_the_rest():
+    """A first type whose density drops at five places: the strike (1 - G)/g jumps up at each, and the
+    diagnosis names the first three intervals and counts the others, as read off the strike grid."""
+    weights = np.array([0.3, 0.05, 0.3, 0.05, 0.25, 0.05])
+    steps = stats.Mixture([stats.Uniform(a=k, b=k + 1) for k in range(6)], weights=list(weights / weights.sum()))
+    c = optimal_option_contract(steps, lambda t: stats.norm(t, 0.3), n_grid=61)
+    k = c.strikes
+    up = np.flatnonzero(np.diff(k) > 1e-7 * (np.abs(k).max() + 1))
+    runs = 1 + np.count_nonzero(np.diff(up) > 1)
+    assert not c.monotone and runs > 3
+    listed = re.search(r"increases on (.*?)( and (\d+) more intervals)?, because", c.diagnosis)
+    assert listed and listed.group(1).count("[") == 3 and int(listed.group(3)) == runs - 3, c.diagnosis
+
+
 def test_ex_post_monotonicity_failure_is_located():
     """Pareto news, log v ~ Exp(mean tau): I(tau, v) = v log(v) / tau rises faster than v, so
     psi(tau, v) = v (1 - (1 - G)/g log(v) / tau) falls through zero at v = exp(tau g / (1 - G)).
