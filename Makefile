@@ -52,7 +52,8 @@ book: html
 # ---------------------------------------------------------------- tests
 # The steps run one after another in the order of TEST_STEPS, each using both cores (JOBS workers), except
 # for the builds that use one core: the PDF, the student edition and the problem sets' autograders are
-# built side by side (IN_TURN below; make -j$(TEST_JOBS)). The book build runs after the chapters step: on a
+# built side by side (IN_TURN below; make -j$(TEST_JOBS)), and the browser check runs beside the PDF's LaTeX
+# passes, which use one core for about 40 s. The book build runs after the chapters step: on a
 # fresh clone it executes every chapter, and beside the library tests (whose workers compile and cache the
 # numba kernels the first chapters load) one of its kernels died. On 2 cores the heavy steps are CPU-bound:
 # running them side by side gained 7 % and once made a Chromium page run past its timeout. Each step's log
@@ -77,7 +78,8 @@ check-determinism: | test-notebooks
 test-class-notebooks: | check-determinism
 test-book: | test-class-notebooks
 test-pdf test-student assignments-variants: | test-book
-check-site: | test-pdf test-student assignments-variants
+check-site: | test-student assignments-variants
+test-assignments: | test-pdf
 endif
 
 # mdlib unit + property tests and doctests (pytest config lives in pyproject.toml); the tests marked

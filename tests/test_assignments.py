@@ -31,6 +31,7 @@ OTTER = Path(sys.executable).parent / "otter"
 
 
 make_assignments = load_module("make_assignments", ROOT / "tools" / "make_assignments.py")
+run_chapters = load_module("run_chapters", ROOT / "tools" / "run_chapters.py")
 student_edition = load_module("student_edition_checks", ROOT / "tests" / "test_student_edition.py")
 SETS = make_assignments.problem_sets()
 # The problem sets with per-student variants (a draw cell): each must have one, and the pipeline grades its variants.
@@ -150,7 +151,8 @@ def grades(tmp_path_factory) -> dict[str, dict[str, dict[str, tuple[float, float
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-    jobs = [(source, label, nb) for source in SETS for label, nb in submissions(source).items()]
+    # the slowest problem sets first, so that no slow grading starts last and runs alone at the end
+    jobs = [(source, label, nb) for source in run_chapters.longest_first(SETS) for label, nb in submissions(source).items()]
     root = tmp_path_factory.mktemp("grades")
     workers = int(os.environ.get("JOBS", "2"))
     # spawned workers: a fresh interpreter each (the test process's threads and state do not come along)

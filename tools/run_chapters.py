@@ -19,6 +19,8 @@ Usage: ``python tools/run_chapters.py --out _build/nbval [--jobs 2] book/a.md bo
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import signal
 import subprocess
@@ -35,6 +37,21 @@ from class_notebooks import checks_isolated  # noqa: E402  (tools/ is not a pack
 from kernels import execute as execute_in_kernel  # noqa: E402
 CELL_TIMEOUT = 270.0  # seconds, as execute.timeout in _config.yml
 CHAPTER_TIMEOUT = 290.0  # seconds: a stalled kernel fails its chapter within 5 minutes
+
+
+def longest_first(chapters: list[Path]) -> list[Path]:
+    """``chapters`` with the slowest first, by their times in benchmarks/chapter_times.json (a chapter not
+    listed counts as slowest), so that no long chapter starts last and runs alone at the end."""
+    try:
+        seconds = json.loads((ROOT / "benchmarks" / "chapter_times.json").read_text())["seconds"]
+    except (OSError, ValueError, KeyError):
+        seconds = {}
+
+    def key(page: Path) -> float:
+        relative = page.resolve().relative_to(ROOT) if page.is_absolute() else page
+        return -seconds.get(relative.with_suffix("").as_posix(), math.inf)
+
+    return sorted(chapters, key=key)
 
 
 def executed_path(source: Path, out: Path) -> Path:
@@ -99,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return problem
 
     with ThreadPoolExecutor(args.jobs) as pool:
-        problems = [p for p in pool.map(run, args.chapters) if p]
+        problems = [p for p in pool.map(run, longest_first(args.chapters)) if p]
     for p in problems:
         print(f"\n{p}")
     print(f"\n{len(args.chapters) - len(problems)} of {len(args.chapters)} chapters ran without error")
