@@ -435,14 +435,18 @@ def _monopoly_price(d: _Dist, g: _Ironing) -> float:
 
 # --------------------------------------------------------------------------- mixtures
 class _MarginalValue(stats.rv_continuous):
-    """The marginal distribution of v: the mixture of F(. | tau) over tau ~ G (Gauss-Legendre in u)."""
+    """The marginal distribution of v: the mixture of F(. | tau) over tau ~ G (Gauss-Legendre in u).
+
+    ``state`` holds the weights ``w`` and the laws ``d`` of the components, the support ``lo``, ``hi``, and
+    ``values(fn, x)``: every component's ``fn`` (``"cdf"``, ``"sf"``, ``"pdf"``) at ``x``, one row each.
+    """
 
     def __init__(self, state: dict[str, Any], **kwargs: Any) -> None:
         kwargs.setdefault("name", "value_distribution")
         kwargs["a"], kwargs["b"] = state["lo"], state["hi"]
         super().__init__(**kwargs)
         self._state = state
-        self._w, self._d = state["w"], state["d"]
+        self._w, self._d, self._values = state["w"], state["d"], state["values"]
         if "grid" not in state:
             # a table for the quantile function: pooled quantiles of the components
             qs = np.concatenate(
@@ -463,10 +467,8 @@ class _MarginalValue(stats.rv_continuous):
 
     def _mix(self, fn: str, x: Any) -> Any:
         x = np.asarray(x, dtype=float)
-        at_once = self._state.get("values")  # every component's fn at x in one array, if the state has it
-        rows = at_once(fn, x) if at_once is not None else (getattr(d, fn)(x) for d in self._d)
         out = np.zeros_like(x)
-        for w, row in zip(self._w, rows):
+        for w, row in zip(self._w, self._values(fn, x)):
             out = out + w * row
         return out
 

@@ -98,6 +98,9 @@ def test_posted_price_closed_forms():
     assert price == pytest.approx(3.0, rel=1e-12) and revenue == pytest.approx(3 / math.e, rel=1e-12)
     # U[2, 3]: phi(2) = 1 > 0, so the price is the bottom of the support
     assert posted_price_revenue(stats.uniform(2, 1)) == (2.0, 2.0)
+    # U[1, 2]: R(p) = p (2 - p) is flat at the bottom of the support (phi(1) = 0); the price is 1 exactly,
+    # not a point the search of the interior stops at
+    assert posted_price_revenue(stats.uniform(1, 1)) == (1.0, 1.0)
     # with one bidder the optimal auction is the posted price
     assert myerson_revenue(stats.expon(scale=3), 1) == pytest.approx(3 / math.e, rel=1e-12)
 
