@@ -39,6 +39,18 @@ VARIANT_SETS = {"static_benchmark", "learning_buyer", "research_frontier", "dyna
 
 
 # ------------------------------------------------------------------ the conversion (always)
+def test_slowest_pages_start_first():
+    """Chapters and gradings start slowest first, by benchmarks/chapter_times.json; a page it does not list
+    (new, or outside the repository, as in the pipeline tests) counts as slowest."""
+    times = json.loads((ROOT / "benchmarks" / "chapter_times.json").read_text())["seconds"]
+    listed = [ROOT / f"{page}.md" for page in times]
+    order = run_chapters.longest_first([Path("/elsewhere/book/new.md"), *listed])
+    assert order[0] == Path("/elsewhere/book/new.md")
+    assert [times[p.relative_to(ROOT).with_suffix("").as_posix()] for p in order[1:]] == sorted(times.values(), reverse=True)
+    assert run_chapters.longest_first([Path("book/intro.md"), Path("book/static_mechanisms.md")])[0].stem == max(
+        ("intro", "static_mechanisms"), key=lambda stem: times[f"book/{stem}"])
+
+
 def test_every_problem_set_has_autograded_problems():
     assert SETS, "no problem set in book/problem_sets"
     for source in SETS:

@@ -48,7 +48,8 @@ def longest_first(chapters: list[Path]) -> list[Path]:
         seconds = {}
 
     def key(page: Path) -> float:
-        relative = page.resolve().relative_to(ROOT) if page.is_absolute() else page
+        where = page.resolve()
+        relative = where.relative_to(ROOT) if where.is_relative_to(ROOT) else page   # a page elsewhere: not listed
         return -seconds.get(relative.with_suffix("").as_posix(), math.inf)
 
     return sorted(chapters, key=key)
