@@ -361,3 +361,31 @@ def test_property_power_law_reserve_and_optimality(k, n):
     assert optimal_reserve(dist) == pytest.approx(r_star, abs=1e-6)
     assert myerson_revenue(dist, n) == pytest.approx(second_price_revenue(dist, n, r_star), rel=1e-6)
     assert (ironing_intervals(dist) == []) == (k >= 1)
+
+
+# --------------------------------------------------------------------------- quadrature
+@pytest.mark.parametrize("status,message", [(-2, "did not converge"), (-3, "not finite")])
+def test_a_quadrature_that_fails_is_refused(monkeypatch, status, message):
+    """A piece where tanh-sinh stops short of its tolerance (status -2), or meets a non-finite value of
+    the integrand (-3), makes the revenue an error, never a number."""
+    import mdlib.auctions
+
+    tanhsinh = integrate.tanhsinh
+
+    def failing_on_the_first_piece(*args, **kwargs):
+        res = tanhsinh(*args, **kwargs)
+        res.status[0] = status
+        return res
+
+    monkeypatch.setattr(mdlib.auctions.integrate, "tanhsinh", failing_on_the_first_piece)
+    with pytest.raises(ValueError, match=message):
+        second_price_revenue(stats.norm(1, 2), 3)
+
+
+def test_pieces_a_few_ulps_wide():
+    """A reserve one ulp below a quantile cut (0.5 is the upper quartile of U[-1, 1]) leaves a piece too
+    narrow for tanh-sinh's nodes: its integral is its width times B2, and the revenue is the closed form."""
+    r = math.nextafter(0.5, 0.0)
+    for n in (2, 3):
+        exact = sympy_revenue(2 * V - 1, (V + 1) / 2, sp.Rational(1, 2), 1, n)  # phi(v) = 2v - 1
+        assert second_price_revenue(stats.uniform(-1, 2), n, r) == pytest.approx(float(exact), rel=1e-12)
