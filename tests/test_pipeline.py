@@ -93,7 +93,7 @@ def test_a_stalled_chapter_fails_with_its_name(tmp_path):
     source.write_text(FRONT_MATTER + "```{code-cell} ipython3\nimport time\ntime.sleep(60)\n```\n")
     result = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "run_chapters.py"), "--out", str(tmp_path / "out"),
-         "--timeout", "10", str(source)],
+         "--timeout", "4", str(source)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 1
