@@ -203,7 +203,7 @@ def second_price_revenue(dist: Any, n_bidders: int, reserve: float = 0.0) -> flo
     stays finite whenever the second-highest value has a mean. The integral is
     split at the reserve, at quantiles of ``dist`` and at the ends of the
     components of a mixture, and every piece is integrated at once by tanh-sinh
-    quadrature (:func:`scipy.integrate.tanhsinh`, which evaluates the survival
+    quadrature (``scipy.integrate.tanhsinh``, which evaluates the survival
     function on arrays of points); its relative error is about 1e-10 or better.
 
     Examples
