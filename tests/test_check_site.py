@@ -127,11 +127,3 @@ def test_axe_results_are_read_from_the_dom():
     violations, error = check_site.axe_violations(dom)
     assert [v["id"] for v in violations] == ["image-alt"] and not error   # moderate ones do not fail the check
     assert check_site.axe_violations("<html></html>")[1].startswith("axe-core did not report")
-
-
-def test_the_largest_pages_are_loaded_first(tmp_path):
-    sizes = {"short.html": 10, "long.html": 1000, "middle.html": 100, "also_short.html": 10}
-    for name, size in sizes.items():
-        (tmp_path / name).write_text("x" * size)
-    order = check_site.largest_first(sorted(tmp_path.iterdir()))
-    assert [p.name for p in order] == ["long.html", "middle.html", "also_short.html", "short.html"]

@@ -8,8 +8,8 @@ For every HTML page of the book we
    (``unshare --net``; where that is not permitted, Chromium's own proxy and resolver
    switches block every request) and read the DOM after the page's scripts ran: one browser
    for the whole site, driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``),
-   each page in a window of its own (three at a time, the largest first), read once a script added
-   to a copy of the page reports that MathJax typeset it and 3 s passed for the widgets to render;
+   each page in a window of its own (three at a time), read once a script added to a copy of the page
+   reports that MathJax typeset it and 3 s passed for the widgets to render;
 3. require typeset math (``<mjx-container``) on every page whose HTML has math, and
    rendered widgets (``jupyter-widgets``) on every page that embeds widget views;
 4. require every image in a book page's text to have alt text (not empty, not its file name) and to
@@ -407,13 +407,6 @@ def pages_of(site: Path) -> list[Path]:
     )
 
 
-def largest_first(pages: list[Path]) -> list[Path]:
-    """``pages`` by decreasing file size, the order in which they are loaded: the time Chromium spends on a
-    page (typesetting its math, running axe on its elements) grows with its size, and with the longest pages
-    started first the last ones to finish are short."""
-    return sorted(pages, key=lambda p: (-p.stat().st_size, str(p)))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("site", type=Path, help="the built HTML folder, e.g. _build/html")
@@ -435,10 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             ThreadPoolExecutor(args.jobs) as pool:
         mirror = Path(tmp)
         mirror_site(args.site.resolve(), mirror)
-        # the largest pages first (a page's size predicts its time): no long page starts last and runs alone
-        reports = list(pool.map(lambda p: check_page(browser, args.site, p, mirror, shots, not args.no_axe),
-                                largest_first(pages)))
-    reports.sort(key=lambda r: r.page)
+        reports = list(pool.map(lambda p: check_page(browser, args.site, p, mirror, shots, not args.no_axe), pages))
     isolation = "network namespace (unshare --net)" if prefix else "Chromium proxy/resolver block"
     print(f"offline site check: {len(reports)} pages, Chromium with no network via {isolation}")
     print(f"{'page':45s} {'math':>8s} {'widgets':>8s} {'external':>8s} {'images':>8s} {'axe':>8s}")
