@@ -197,6 +197,7 @@ import itertools as _itertools  # noqa: E402
 from typing import Sequence  # noqa: E402
 
 from scipy import optimize as _optimize  # noqa: E402
+from scipy import sparse as _sparse  # noqa: E402
 
 __all__ += [
     "continuation_revenue_lp",
@@ -472,28 +473,32 @@ def two_by_two_lp(values: Any, probs: Any, kind: str = "separable") -> TwoByTwoL
     return TwoByTwoLP(c, np.array(A), np.zeros(len(A)), bounds, columns, rows, n_mech)
 
 
-def two_by_two_revenue(values: Any, probs: Any, kind: str = "separable") -> float:
+def two_by_two_revenue(values: Any, probs: Any, kind: str = "separable") -> Any:
     """Optimal revenue of a class of mechanisms for two goods with two values each (ex-post participation).
 
     Solves :func:`two_by_two_lp`; an independent formulation of ``optimal_mechanism(values, probs,
-    kind=kind).revenue`` for full-support laws.
+    kind=kind).revenue`` for full-support laws. Given a stack of joint laws, it solves all their
+    programmes at once, as one programme whose constraint matrix is block diagonal: each block's
+    optimum is that law's optimum, and one solve of the whole replaces many calls with their fixed
+    overhead (about ten times faster for a few hundred laws).
 
     Parameters
     ----------
     values : 2 x 2 array
         ``values[t]`` are the two values of good ``t + 1``.
-    probs : 2 x 2 array
-        Joint law of the two values; every path with positive probability.
+    probs : 2 x 2 array, or array of shape (..., 2, 2)
+        Joint law of the two values, every path with positive probability; or a stack of such laws.
     kind : {"separable", "general", "static"}
 
     Returns
     -------
-    float
+    float, or ndarray of shape ``probs.shape[:-2]``
+        The optimal revenue for each law.
 
     Raises
     ------
     ValueError
-        As :func:`two_by_two_lp`.
+        As :func:`two_by_two_lp`, for any law of the stack.
 
     Examples
     --------
@@ -503,9 +508,31 @@ def two_by_two_revenue(values: Any, probs: Any, kind: str = "separable") -> floa
     >>> P = [[0.01, 0.49], [0.49, 0.01]]
     >>> round(two_by_two_revenue([[1, 2], [1, 2]], P, "general"), 9), round(two_by_two_revenue([[1, 2], [1, 2]], P), 9)
     (2.97, 2.49)
+
+    Several laws at once: independent values, ``P(v2 = 2) = 0.7`` and ``P(v1 = 2) = 0.3, 0.5, 0.7``.
+    Posted prices earn ``max(1, 2 P(v1 = 2)) + 1.4`` (2.4, 2.4, 2.8); at 0.5 the bundle at 3 does
+    better, ``3 (1 - 0.5 * 0.3) = 2.55``.
+
+    >>> laws = [np.outer([1 - q, q], [0.3, 0.7]) for q in (0.3, 0.5, 0.7)]
+    >>> two_by_two_revenue([[1, 2], [1, 2]], laws, "static").round(9)
+    array([2.4 , 2.55, 2.8 ])
     """
-    lp = two_by_two_lp(values, probs, kind)
-    return _solve(lp.c, lp.A_ub, lp.b_ub, None, None, lp.bounds)
+    P = as_float_array(probs, "probs")
+    if P.ndim <= 2:
+        lp = two_by_two_lp(values, P, kind)
+        return _solve(lp.c, lp.A_ub, lp.b_ub, None, None, lp.bounds)
+    if P.shape[-2:] != (2, 2):
+        raise ValueError(f"probs must be a 2 x 2 array or a stack of them (shape (..., 2, 2)), got shape {P.shape}")
+    lps = [two_by_two_lp(values, Pk, kind) for Pk in P.reshape(-1, 2, 2)]
+    width = len(lps[0].c)
+    res = _optimize.linprog(np.concatenate([lp.c for lp in lps]),
+                            A_ub=_sparse.block_diag([_sparse.csr_array(lp.A_ub) for lp in lps], format="csr"),
+                            b_ub=np.concatenate([lp.b_ub for lp in lps]),
+                            bounds=[b for lp in lps for b in lp.bounds], method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"linear programme not solved: {res.message}")
+    blocks = (res.x * np.concatenate([lp.c for lp in lps])).reshape(len(lps), width)
+    return -blocks.sum(axis=1).reshape(P.shape[:-2])
 
 
 class OptimalFace(NamedTuple):

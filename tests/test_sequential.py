@@ -352,6 +352,27 @@ def test_two_by_two_lp_matches_the_tree_engine(values, probs):
         assert mine == pytest.approx(optimal_mechanism(list(values), probs, kind=kind).revenue, abs=1e-8), kind
 
 
+@given(values_2x2, st.lists(full_support_2x2, min_size=1, max_size=6))
+def test_a_stack_of_laws_is_solved_as_each_law_alone(values, laws):
+    """The block-diagonal solve of a stack gives every law the optimum of its own programme."""
+    for kind in ("separable", "general", "static"):
+        together = two_by_two_revenue(values, np.array(laws), kind)
+        assert together.shape == (len(laws),)
+        alone = [optimal_mechanism(list(values), P, kind=kind).revenue for P in laws]
+        assert together == pytest.approx(alone, abs=1e-8), kind
+
+
+def test_a_stack_keeps_its_leading_shape_and_refuses_other_shapes():
+    laws = np.array([np.outer([1 - a, a], [1 - b, b]) for a in (0.2, 0.4, 0.6) for b in (0.3, 0.7)]).reshape(3, 2, 2, 2)
+    assert two_by_two_revenue(VB, laws).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"probs must be a 2 x 2 array or a stack"):
+        two_by_two_revenue(VB, np.full((3, 2, 3), 1 / 6))
+    bad = laws.reshape(-1, 2, 2).copy()
+    bad[4] = [[0.5, 0.0], [0.25, 0.25]]
+    with pytest.raises(ValueError, match="probs must be a 2 x 2 array of positive"):
+        two_by_two_revenue(VB, bad)
+
+
 @given(st.floats(0.05, 0.95), st.floats(0.05, 0.95), st.sampled_from([(1.0, 2.0), (2.0, 3.0), (1.0, 3.0)]))
 def test_propositions_3_and_4_on_random_cells(q1, q2, lohi):
     lo, hi = lohi
